@@ -1,0 +1,123 @@
+"""Load a motion file as joint positions, whatever form it comes in.
+
+A `.npy` holds either features, (T, 263) HumanML3D or (T, 251) KIT-ML, or joint
+positions, (T, 22, 3) or (T, 21, 3); which one is decided by the shape. A `.bvh` is
+read with `ramotion.bvh.import_bvh` (ramotion's own joint names). Anything else is
+refused with one line that names the problem.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from ..skeleton import HUMANML3D, KIT, Skeleton
+from .features import features_to_joints
+
+MotionKind = Literal["features", "joints", "bvh"]
+
+
+@dataclass(frozen=True)
+class LoadedMotion:
+    """Joint positions of a motion and where they came from."""
+
+    joints: np.ndarray  # (T, J, 3) float64
+    skeleton: Skeleton
+    kind: MotionKind
+    fps: float
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.joints.shape[0])
+
+
+def motion_from_array(array: np.ndarray, source: str = "array") -> LoadedMotion:
+    """Interpret an array as features or joints (see module docstring) -> LoadedMotion.
+
+    Raises ValueError naming `source` and the problem: wrong shape or dtype, unknown
+    feature size or joint count, fewer than 2 frames, NaN or infinite values.
+    """
+    arr = np.asarray(array)
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(f"{source}: expected a numeric array, got dtype {arr.dtype}")
+    shape = tuple(arr.shape)
+    if arr.ndim == 2:
+        dim = shape[1]
+        by_dim = {sk.feature_dim: sk for sk in (HUMANML3D, KIT)}
+        if dim not in by_dim:
+            hint = ""
+            if dim % 3 == 0 and dim // 3 in (HUMANML3D.num_joints, KIT.num_joints):
+                hint = f" (flattened joints? reshape to (T, {dim // 3}, 3))"
+            raise ValueError(
+                f"{source}: a (frames, dim) array must be HumanML3D features (dim 263) or KIT-ML features "
+                f"(dim 251), got shape {shape}{hint}"
+            )
+        sk, kind = by_dim[dim], "features"
+    elif arr.ndim == 3:
+        if shape[2] != 3:
+            raise ValueError(f"{source}: joints must have shape (frames, joints, 3), got {shape}")
+        by_count = {sk.num_joints: sk for sk in (HUMANML3D, KIT)}
+        if shape[1] not in by_count:
+            raise ValueError(
+                f"{source}: unknown joint count {shape[1]} in shape {shape}: expected 22 (HumanML3D) or 21 (KIT-ML)"
+            )
+        sk, kind = by_count[shape[1]], "joints"
+    else:
+        raise ValueError(
+            f"{source}: expected features (frames, 263|251) or joints (frames, 22|21, 3), got shape {shape}"
+        )
+    frames = shape[0]
+    if frames < 2:
+        what = "no frames" if frames == 0 else "only 1 frame"
+        raise ValueError(f"{source}: the motion has {what}; at least 2 are needed")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = int(np.argwhere(bad)[0][0])
+        raise ValueError(f"{source}: {int(bad.sum())} NaN or infinite values (first in frame {first})")
+    arr = arr.astype(np.float64)
+    joints = features_to_joints(arr, sk) if kind == "features" else arr
+    return LoadedMotion(joints=np.asarray(joints, dtype=np.float64), skeleton=sk, kind=kind, fps=sk.fps)
+
+
+def load_npy(path: str | os.PathLike) -> np.ndarray:
+    """np.load without pickles, with one clear error for anything unreadable."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such file: {p}")
+    if not p.is_file():
+        raise ValueError(f"not a file: {p}")
+    try:
+        with open(p, "rb") as f:
+            magic = f.read(6)
+    except PermissionError:
+        raise PermissionError(f"cannot read {p}: permission denied") from None
+    if magic != b"\x93NUMPY":
+        kind = "an .npz archive" if magic.startswith(b"PK") else "not a .npy file"
+        raise ValueError(f"cannot read {p}: {kind} (expected one array saved with numpy.save)")
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        reason = (
+            "it holds Python objects (pickles are never loaded)"
+            if "pickle" in str(exc).lower()
+            else "a damaged .npy file"
+        )
+        raise ValueError(f"cannot read {p}: {reason}") from None
+    return arr
+
+
+def load_motion(path: str | os.PathLike) -> LoadedMotion:
+    """Load a `.npy` (features or joints) or a ramotion `.bvh` as joint positions."""
+    p = Path(path)
+    if p.suffix.lower() == ".bvh":
+        from ..bvh import import_bvh
+
+        joints, fps = import_bvh(p)
+        return LoadedMotion(joints=joints, skeleton=HUMANML3D, kind="bvh", fps=fps)
+    if p.suffix.lower() not in (".npy", ""):
+        raise ValueError(f"cannot read {p}: expected a .npy (features or joints) or a .bvh file")
+    return motion_from_array(load_npy(p), str(p))
