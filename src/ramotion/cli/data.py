@@ -1,0 +1,221 @@
+"""`ramotion data`: check, build and compute statistics of datasets in the HumanML3D layout."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from .common import UserError, input_path
+
+CAPTION_COLUMNS = ("id", "caption")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the `data` verb and its subcommands."""
+    p = sub.add_parser("data", help="check, build and summarise datasets (HumanML3D / KIT-ML layout)")
+    dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+
+    c = dsub.add_parser("check", help="validate a dataset folder and print a summary per split")
+    c.add_argument("root", help="dataset folder (new_joint_vecs/, texts/, train.txt, Mean.npy, ...)")
+    c.add_argument("--skeleton", choices=("humanml3d", "kit"), help="default: from the size of Mean.npy")
+    c.add_argument("--splits", default="train,val,test", help="comma-separated split files to check (default: %(default)s)")
+    c.add_argument("--quiet", action="store_true", help="print errors and warnings only, not the summary")
+    c.set_defaults(func=run_check)
+
+    b = dsub.add_parser(
+        "build",
+        help="build a dataset from joint sequences (.npy / .bvh) and captions",
+        description="Write the HumanML3D layout from joints and captions: resampled to the skeleton's fps, "
+        "features, recovered joints, mirrored copies (M<id>, left/right swapped in captions, same split), "
+        "seeded train/val/test splits, word/POS tokens (spaCy when installed, else ramotion's rule tagger), "
+        "and Mean/Std over the train split and its mirrors.",
+    )
+    b.add_argument("--joints", required=True, help="folder of <id>.npy (T, 22, 3) joint positions in metres, y up, or <id>.bvh files")
+    b.add_argument("--captions", required=True, help="CSV (header: id,caption[,start,end][,split]) or JSON lines with those keys")
+    b.add_argument("--out", required=True, help="dataset folder to write")
+    b.add_argument("--fps", type=float, help="frame rate of the .npy joint files (required for .npy; BVH files carry theirs)")
+    b.add_argument("--joint-map", help="JSON map from ramotion joint names to BVH joint names (see ramotion.bvh)")
+    b.add_argument("--scale", type=float, help="multiply BVH positions by this to get metres")
+    b.add_argument("--skeleton", default="humanml3d", choices=("humanml3d", "kit"), help="target skeleton (default: %(default)s; kit needs --no-retarget)")
+    b.add_argument("--seed", type=int, default=0, help="seed of the random splits (default: %(default)s)")
+    b.add_argument("--split-fractions", default="0.8,0.1,0.1", help="train,val,test fractions (default: %(default)s)")
+    b.add_argument("--stats-split", default="train", choices=("train", "train_val", "all"), help="split whose motions (with mirrors) give Mean/Std (default: %(default)s)")
+    b.add_argument("--no-mirror", action="store_true", help="do not write mirrored copies")
+    b.add_argument("--no-retarget", action="store_true", help="keep the source bone lengths (default: retarget to the reference skeleton)")
+    b.add_argument("--tagger", default="auto", choices=("auto", "spacy", "rules"), help="word/POS tagger (default: %(default)s)")
+    b.add_argument("--workers", type=int, default=1, help="processes (default: %(default)s)")
+    b.add_argument("--force", action="store_true", help="overwrite an existing dataset in --out")
+    b.add_argument("--resume", action="store_true", help="continue an interrupted build in --out")
+    b.set_defaults(func=run_build)
+
+    s = dsub.add_parser("stats", help="write Mean.npy/Std.npy (group-averaged Std) for a dataset folder")
+    s.add_argument("root", help="dataset folder")
+    s.add_argument("--split", default="train", help="split file whose motions to use, or '*' for every file (default: %(default)s)")
+    s.add_argument("--evaluator", action="store_true", help="write eval_mean.npy/eval_std.npy (root and contact groups / 25)")
+    s.set_defaults(func=run_stats)
+
+
+# ----------------------------------------------------------------------------- check
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Print errors, warnings and the summary table; 1 when the dataset has errors."""
+    from ..data.check import check_dataset
+
+    splits = tuple(s.strip() for s in args.splits.split(",") if s.strip())
+    report = check_dataset(args.root, skeleton=args.skeleton, splits=splits, progress=sys.stderr.isatty())
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    for e in report.errors:
+        print(f"error: {e}", file=sys.stderr)
+    if not args.quiet:
+        print(f"{report.root} ({report.skeleton})")
+        print(report.table())
+    verdict = f"{len(report.errors)} errors, {len(report.warnings)} warnings"
+    print(("FAILED: " if report.errors else "OK: ") + verdict, file=sys.stderr if report.errors else sys.stdout)
+    return 1 if report.errors else 0
+
+
+# ----------------------------------------------------------------------------- stats
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    from ..data.stats import dataset_stats
+
+    mean, _ = dataset_stats(args.root, args.split, evaluator=args.evaluator)
+    names = ("eval_mean.npy", "eval_std.npy") if args.evaluator else ("Mean.npy", "Std.npy")
+    print(f"wrote {Path(args.root) / names[0]} and {names[1]} ({mean.shape[0]} dims, split {args.split})")
+    return 0
+
+
+# ----------------------------------------------------------------------------- build
+
+
+def read_caption_table(path: str | Path) -> dict[str, list[dict]]:
+    """id -> caption rows ({caption, start, end, split}) from a CSV or JSON-lines file."""
+    p = input_path(path)
+    rows: list[tuple[str, dict]] = []  # (where, row)
+    text = p.read_text(encoding="utf-8")
+    if p.suffix.lower() in (".jsonl", ".json", ".ndjson") or text.lstrip().startswith("{"):
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise UserError(f"{p}:{n}: not a JSON object ({exc.msg})") from None
+            if not isinstance(row, dict):
+                raise UserError(f"{p}:{n}: expected a JSON object with keys id, caption")
+            rows.append((f"{p}:{n}", row))
+    else:
+        reader = csv.DictReader(text.splitlines())
+        fields = [f.strip() for f in reader.fieldnames or ()]
+        if not set(CAPTION_COLUMNS) <= set(fields):
+            raise UserError(f"{p}: the CSV header must name the columns id and caption (optional start, end, split), got {fields}")
+        for n, row in enumerate(reader, start=2):
+            rows.append((f"{p}:{n}", {k.strip(): v for k, v in row.items() if k is not None}))
+    out: dict[str, list[dict]] = {}
+    for where, row in rows:
+        if not str(row.get("id", "")).strip() or not str(row.get("caption", "")).strip():
+            raise UserError(f"{where}: needs a non-empty id and caption")
+        try:
+            start = float(row.get("start") or 0.0)
+            end = float(row.get("end") or 0.0)
+        except (TypeError, ValueError):
+            raise UserError(f"{where}: start and end must be numbers (seconds)") from None
+        split = (str(row.get("split") or "").strip() or None)
+        out.setdefault(str(row["id"]).strip(), []).append({"caption": str(row["caption"]), "start": start, "end": end, "split": split, "where": where})
+    if not out:
+        raise UserError(f"{p}: no captions")
+    return out
+
+
+def _motion_files(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise UserError(f"joints folder not found: {folder}")
+    files: dict[str, Path] = {}
+    for f in sorted(folder.iterdir()):
+        if f.suffix.lower() in (".npy", ".bvh"):
+            if f.stem in files:
+                raise UserError(f"two motion files for id {f.stem} in {folder}: {files[f.stem].name} and {f.name}")
+            files[f.stem] = f
+    if not files:
+        raise UserError(f"no .npy or .bvh files in {folder}")
+    return files
+
+
+def run_build(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..data.build import BuildItem, CaptionSpec, build_dataset
+    from ..skeleton import get_skeleton
+
+    try:
+        fractions = tuple(float(x) for x in args.split_fractions.split(","))
+    except ValueError:
+        raise UserError(f"--split-fractions must be three numbers like 0.8,0.1,0.1, got {args.split_fractions!r}") from None
+    if len(fractions) != 3:
+        raise UserError(f"--split-fractions must be three numbers like 0.8,0.1,0.1, got {args.split_fractions!r}")
+    files = _motion_files(Path(args.joints))
+    captions = read_caption_table(args.captions)
+    no_caps = [i for i in files if i not in captions]
+    if no_caps:
+        raise UserError(f"{len(no_caps)} motion files have no caption in {args.captions}: {', '.join(no_caps[:5])}{' ...' if len(no_caps) > 5 else ''}")
+    orphans = [i for i in captions if i not in files]
+    if orphans:
+        print(f"warning: {len(orphans)} captioned ids have no motion file in {args.joints} and are left out: {', '.join(orphans[:5])}", file=sys.stderr)
+    if any(f.suffix.lower() == ".npy" for f in files.values()) and args.fps is None:
+        raise UserError("--fps is required for .npy joint files (their frame rate)")
+
+    n_joints = get_skeleton(args.skeleton).num_joints
+
+    def items() -> Iterator[BuildItem]:
+        for motion_id, path in files.items():
+            rows = captions[motion_id]
+            splits = {r["split"] for r in rows}
+            if len(splits) > 1:
+                raise UserError(f"id {motion_id}: its caption rows name different splits {sorted(map(str, splits))}")
+            if path.suffix.lower() == ".bvh":
+                if n_joints != 22:
+                    raise UserError(f"{path}: BVH import gives HumanML3D joints; use --skeleton humanml3d")
+                from ..bvh import import_bvh
+
+                joints, fps = import_bvh(path, args.joint_map, scale=args.scale)
+            else:
+                joints = np.load(path, allow_pickle=False)
+                fps = args.fps
+                if joints.ndim != 3 or joints.shape[1:] != (n_joints, 3):
+                    raise UserError(f"{path}: expected joint positions of shape (frames, {n_joints}, 3), got {joints.shape}")
+            yield BuildItem(motion_id, joints, float(fps), [CaptionSpec(r["caption"], r["start"], r["end"]) for r in rows], splits.pop())
+
+    try:
+        summary = build_dataset(
+            args.out,
+            items(),
+            skeleton=args.skeleton,
+            seed=args.seed,
+            split_fractions=fractions,  # type: ignore[arg-type]
+            mirror=not args.no_mirror,
+            force=args.force,
+            resume=args.resume,
+            retarget=not args.no_retarget,
+            workers=args.workers,
+            progress=sys.stderr.isatty(),
+            stats_split=args.stats_split,
+            tagger=args.tagger,
+            total=len(files),
+        )
+    except FileExistsError as exc:
+        raise UserError(str(exc).replace("force=True (--force)", "--force").replace("resume=True (--resume)", "--resume")) from None
+    print(
+        f"wrote {summary.motions} motions + {summary.mirrors} mirrors ({summary.hours:.2f} h, {summary.captions} captions) to {summary.root}"
+        f" in {summary.seconds:.1f} s; splits {summary.splits}; tagger {summary.tagger}"
+        + (f"; resumed {summary.resumed}" if summary.resumed else "")
+    )
+    if summary.too_short or summary.too_long:
+        print(f"warning: {summary.too_short} motions are shorter and {summary.too_long} longer than the loader keeps; it will skip them", file=sys.stderr)
+    return 0
