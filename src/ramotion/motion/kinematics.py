@@ -43,7 +43,6 @@ def inverse_kinematics(joints: Tensor, skeleton: Skeleton, smooth_sigma: float |
     (T, J, 3) -> (T, J, 4). Slot 0 holds the root rotation (forward -> +z); as in the
     released pipeline, the first frame's root is the identity.
     """
-    T = joints.shape[0]
     forward = forward_direction(joints, skeleton, smooth_sigma)
     target = joints.new_tensor((0.0, 0.0, 1.0)).expand_as(forward)
     root = qbetween(forward, target)  # (T, 4)
@@ -53,17 +52,27 @@ def inverse_kinematics(joints: Tensor, skeleton: Skeleton, smooth_sigma: float |
     quats = joints.new_zeros(joints.shape[:-1] + (4,))
     quats[:, :, 0] = 1.0
     quats[:, 0] = root
-    raw = joints.new_tensor(skeleton.raw_offsets)
+    # Every bone's world rotation (raw direction -> bone direction) in one batched call;
+    # only the accumulation along each chain is sequential.
+    parents, children = _bones(skeleton)
+    bones = joints[:, children] - joints[:, parents]  # (T, J-1, 3)
+    bones = bones / bones.norm(dim=-1, keepdim=True)
+    raw = joints.new_tensor(skeleton.raw_offsets)[children]  # (J-1, 3)
+    rot = qbetween(raw.expand_as(bones), bones)  # (T, J-1, 4)
+    slot = {b: i for i, b in enumerate(children)}
     for chain in skeleton.chains:
         R = root
-        for a, b in zip(chain[:-1], chain[1:]):
-            bone = joints[:, b] - joints[:, a]
-            bone = bone / bone.norm(dim=-1, keepdim=True)
-            rot = qbetween(raw[b].expand(T, 3), bone)
-            local = qmul(qinv(R), rot)
+        for b in chain[1:]:
+            local = qmul(qinv(R), rot[:, slot[b]])
             quats[:, b] = local
             R = qmul(R, local)
     return quats
+
+
+def _bones(skeleton: Skeleton) -> tuple[list[int], list[int]]:
+    """(parents, children) of every bone, in chain order."""
+    pairs = [(a, b) for chain in skeleton.chains for a, b in zip(chain[:-1], chain[1:])]
+    return [a for a, _ in pairs], [b for _, b in pairs]
 
 
 def forward_kinematics(quats: Tensor, root_pos: Tensor, offsets: Tensor, skeleton: Skeleton) -> Tensor:
