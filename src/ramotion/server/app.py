@@ -1,0 +1,354 @@
+"""The web app: a JSON API over a RAMPipeline, and the page that shows its motions in 3D.
+
+    app = create_app(RAMPipeline.from_pretrained("runs/h3d"), ServerLimits(max_samples=4))
+    uvicorn.run(app, host="127.0.0.1", port=7860)        # or: ramotion serve --model runs/h3d
+
+Endpoints (OpenAPI schema at /openapi.json):
+
+    GET  /                               the page (static/index.html)
+    GET  /api/health                     liveness and queue depth
+    GET  /api/info                       model, limits, example prompts, viewer status
+    POST /api/generate                   {prompt, seconds, seed, num_samples, w_reg, w_cfg}
+                                         -> joints per frame, fps, skeleton parents, download links
+    GET  /api/samples/{id}/{bvh|npy|mp4} one generated sample as a file
+    GET  /vendor/three/...               three.js from its npm package (see vendor.py)
+
+Generation runs on one worker thread (queue.py); the event loop only validates, enqueues
+and awaits, so the page and /api/health stay responsive during a slow generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .limits import APIError, ServerLimits, check_request
+from .queue import GenerationQueue, QueueClosed, QueueFull
+from .schemas import ErrorResponse, GenerateRequest, GenerateResponse
+from .store import DOWNLOAD_FORMATS, MEDIA_TYPES, SampleStore
+from .vendor import THREE_MISSING_HINT, find_three, three_version
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+# Prompts in the style of HumanML3D's captions, which a model trained on it handles well.
+# A model folder can name its own in config.json's extra entry "example_prompts".
+DEFAULT_EXAMPLES = (
+    "a person walks forward",
+    "a person jumps forward",
+    "a person waves with the right hand",
+    "a person walks in a circle",
+    "a person sits down and stands back up",
+    "a person kicks with the left leg",
+    "a person runs forward then stops",
+    "a person squats down",
+)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+JOINT_DECIMALS = 4  # 0.1 mm: plenty for display, and keeps the JSON small
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": what}
+    for status, what in {
+        400: "malformed JSON",
+        413: "prompt or body too long",
+        422: "a value outside the server's limits, a missing or unknown field",
+        429: "too many requests in flight; retry after the Retry-After seconds",
+        503: "the server is shutting down",
+    }.items()
+}
+
+
+def create_app(
+    pipeline: Any,
+    limits: ServerLimits | None = None,
+    *,
+    allowed_hosts: Sequence[str] | None = None,
+    example_prompts: Sequence[str] | None = None,
+    warmup: bool = True,
+) -> FastAPI:
+    """Build the app around a loaded pipeline (a RAMPipeline, or anything with its call signature,
+    `.skeleton` and `.config.max_frames`).
+
+    allowed_hosts: Host header names to accept (e.g. LOOPBACK_HOSTS, which stops DNS-rebinding
+    pages from reaching a loopback server); None accepts any. warmup: load the text model on
+    the worker thread at start-up instead of on the first request.
+    """
+    limits = limits or ServerLimits()
+    skeleton = pipeline.skeleton
+    fps = float(skeleton.fps)
+    model_max_seconds = pipeline.config.max_frames / fps
+    examples = list(example_prompts or getattr(pipeline, "extra", {}).get("example_prompts") or DEFAULT_EXAMPLES)
+    three_dir = find_three()
+    skeleton_info = {
+        "name": skeleton.name,
+        "joint_names": list(skeleton.joint_names),
+        "parents": list(skeleton.parents),
+        "left": list(skeleton.left),
+        "right": list(skeleton.right),
+    }
+
+    def generate(prompts: list[str], seconds: list[float], seeds: list[int], w_reg: float | None, w_cfg: float) -> list[Any]:
+        motions = pipeline(prompts, seconds=seconds, seed=seeds, w_reg=w_reg, w_cfg=w_cfg, steps=limits.steps)
+        for motion in motions:
+            motion.joints  # noqa: B018 - recover joints here, on the worker thread, not on the event loop
+        return list(motions)
+
+    def load_text_model() -> None:
+        _ = pipeline.text_encoder
+
+    device = getattr(pipeline, "device", None)
+    batch_samples = limits.batch_samples_for(getattr(device, "type", str(device or "cpu")))
+    queue = GenerationQueue(generate, max_in_flight=limits.max_in_flight, max_batch_samples=batch_samples, batch_window_s=limits.batch_window_s)
+    store = SampleStore(max(limits.max_stored_samples, batch_samples))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        queue.start(load_text_model if warmup and hasattr(pipeline, "text_encoder") else None)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(queue.stop)
+            store.close()
+
+    app = FastAPI(
+        title="ramotion",
+        summary="RAM text-to-motion: type a sentence, get a 3D motion (joints, BVH, NPY, MP4).",
+        version=_version(),
+        lifespan=lifespan,
+        # FastAPI's /docs and /redoc pages load their scripts from a CDN; this server makes no
+        # page that needs the network, so only the schema itself is served.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.queue, app.state.store, app.state.limits, app.state.pipeline = queue, store, limits, pipeline
+    app.add_middleware(RequestGuard, max_body_bytes=limits.max_body_bytes, allowed_hosts=allowed_hosts)
+
+    # ------------------------------------------------------------------ errors
+
+    @app.exception_handler(APIError)
+    async def _api_error(request: Request, exc: APIError) -> JSONResponse:
+        return JSONResponse(exc.payload(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        err = validation_to_api_error(exc.errors())
+        return JSONResponse(err.payload(), status_code=err.status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": str(exc.detail), "code": f"http_{exc.status_code}", "field": None}, status_code=exc.status_code, headers=exc.headers)
+
+    # ------------------------------------------------------------------ API
+
+    @app.get("/api/health", tags=["api"])
+    async def health() -> dict[str, Any]:
+        """Liveness: answers at once even while a generation runs."""
+        return {
+            "status": "ok",
+            "in_flight": queue.in_flight,
+            "queued": queue.queued,
+            "max_in_flight": limits.max_in_flight,
+            "max_batch_samples": queue.max_batch_samples,
+            "batches": queue.stats.batches,
+            "samples_done": queue.stats.samples_done,
+            "stored_samples": len(store),
+        }
+
+    @app.get("/api/info", tags=["api"])
+    async def info() -> dict[str, Any]:
+        """The model, this server's limits, example prompts, and whether the 3D viewer can load."""
+        config = pipeline.config
+        return {
+            "model": {
+                "skeleton": skeleton.name,
+                "fps": fps,
+                "max_seconds": model_max_seconds,
+                "feature_dim": int(config.feature_dim),
+                "text_model": str(config.text_model),
+                "motion_encoder": bool(getattr(config, "use_motion_encoder", True)),
+                "steps": limits.steps,
+            },
+            "skeleton": skeleton_info,
+            "limits": limits.to_dict(model_max_seconds),
+            "examples": examples,
+            "viewer": {
+                "three_js": three_dir is not None,
+                "three_version": three_version(three_dir) if three_dir else None,
+                "hint": None if three_dir else THREE_MISSING_HINT,
+            },
+        }
+
+    @app.post("/api/generate", tags=["api"], response_model=GenerateResponse, responses=ERROR_RESPONSES)
+    async def generate_endpoint(body: GenerateRequest) -> Response:
+        """Generate `num_samples` motions of `prompt` (sample i uses seed+i) and return their joints."""
+        prompt = check_request(body.prompt, body.seconds, body.num_samples, body.seed, body.w_reg, body.w_cfg, limits, model_max_seconds)
+        base = body.seed if body.seed is not None else secrets.randbelow(2**31 - 1 - limits.max_samples)
+        seeds = [base + i for i in range(body.num_samples)]
+        try:
+            job = queue.submit(prompt, float(body.seconds), seeds, body.w_reg, float(body.w_cfg))
+        except QueueFull as exc:
+            raise APIError(429, "server_busy", f"the server is busy ({exc}): try again in a moment", headers={"Retry-After": "1"}) from None
+        except QueueClosed as exc:
+            raise APIError(503, "shutting_down", str(exc)) from None
+        try:
+            motions = await asyncio.wrap_future(job.future)
+        except QueueClosed as exc:
+            raise APIError(503, "shutting_down", str(exc)) from None
+        except ValueError as exc:  # the pipeline's own checks, e.g. a prompt over the text model's token limit
+            raise APIError(422, "invalid_request", str(exc)) from None
+        except Exception as exc:
+            log.exception("generation failed")
+            raise APIError(500, "generation_failed", f"generation failed: {type(exc).__name__}: {exc}") from None
+        done = time.perf_counter()
+        timing = {"queued_s": round(job.started_at - job.enqueued_at, 4), "generate_s": round(done - job.started_at, 4)}
+        payload = await run_in_threadpool(_generate_payload, prompt, float(body.seconds), fps, skeleton_info, motions, store, timing)
+        return Response(payload, media_type="application/json")
+
+    @app.get(
+        "/api/samples/{sample_id}/{fmt}",
+        tags=["api"],
+        responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}, "description": "the file"}, 404: {"model": ErrorResponse}},
+    )
+    async def download(sample_id: str, fmt: str) -> FileResponse:
+        """One sample as BVH, NPY (joints (T, J, 3) float32) or MP4; ids come from /api/generate."""
+        if fmt not in DOWNLOAD_FORMATS:
+            raise APIError(404, "unknown_format", f"unknown format {fmt!r}: expected one of {', '.join(DOWNLOAD_FORMATS)}", field="fmt")
+        try:
+            path, name = await run_in_threadpool(store.file, sample_id, fmt)
+        except KeyError:
+            raise APIError(404, "unknown_sample", "no such sample: it was never made here, or it is old and was dropped (generate again)") from None
+        return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=name)
+
+    # ------------------------------------------------------------------ page and three.js
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers={"Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if three_dir is not None:
+        app.mount("/vendor/three/build", StaticFiles(directory=three_dir / "build"), name="three-build")
+        app.mount("/vendor/three/examples/jsm", StaticFiles(directory=three_dir / "examples" / "jsm"), name="three-jsm")
+
+        @app.get("/vendor/three/LICENSE", include_in_schema=False)
+        async def three_license() -> FileResponse:
+            return FileResponse(three_dir / "LICENSE", media_type="text/plain; charset=utf-8")
+    else:
+
+        @app.get("/vendor/{path:path}", include_in_schema=False)
+        async def three_missing(path: str) -> JSONResponse:
+            raise APIError(404, "three_js_missing", THREE_MISSING_HINT)
+
+    return app
+
+
+def _generate_payload(
+    prompt: str, seconds: float, fps: float, skeleton_info: dict[str, Any], motions: list[Any], store: SampleStore, timing: dict[str, float]
+) -> bytes:
+    """Store the motions for download and render the JSON answer (on a worker thread: it is MBs)."""
+    samples = []
+    for motion in motions:
+        sample_id = store.add(motion)
+        joints = np.round(np.asarray(motion.joints, dtype=np.float64), JOINT_DECIMALS)  # (T, J, 3)
+        samples.append(
+            {
+                "id": sample_id,
+                "seed": int(motion.seed),
+                "num_frames": int(joints.shape[0]),
+                "joints": joints.tolist(),
+                "downloads": {fmt: f"/api/samples/{sample_id}/{fmt}" for fmt in DOWNLOAD_FORMATS},
+            }
+        )
+    body = {"prompt": prompt, "seconds": seconds, "fps": fps, "skeleton": skeleton_info, "samples": samples, "timing": timing}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def validation_to_api_error(errors: Sequence[Any]) -> APIError:
+    """FastAPI's list of pydantic errors -> one APIError with a one-line message (the first error)."""
+    if not errors:
+        return APIError(422, "invalid_request", "invalid request")
+    err = errors[0]
+    kind = err.get("type", "")
+    loc = [str(part) for part in err.get("loc", ()) if part != "body"]
+    name = ".".join(loc) or None
+    if kind == "json_invalid":
+        reason = (err.get("ctx") or {}).get("error", "")
+        return APIError(400, "malformed_json", f"the request body is not valid JSON ({reason})" if reason else "the request body is not valid JSON")
+    if name is None and kind == "missing":
+        return APIError(400, "empty_body", 'the request body is empty: send a JSON object such as {"prompt": "a person jumps"}')
+    if name is None or kind in ("model_attributes_type", "dict_type"):
+        return APIError(422, "not_an_object", 'the request body must be a JSON object such as {"prompt": "a person jumps"}')
+    if kind == "missing":
+        return APIError(422, "missing_field", f"missing field {name!r}", field=name)
+    if kind == "extra_forbidden":
+        fields = ", ".join(GenerateRequest.model_fields)
+        return APIError(422, "unknown_field", f"unknown field {name!r}: expected {fields}", field=name)
+    return APIError(422, "invalid_value", f"field {name!r}: {err.get('msg', 'invalid value')}", field=name)
+
+
+class RequestGuard:
+    """ASGI middleware: refuse a wrong Host header and request bodies over `max_body_bytes`.
+
+    Hand-written because Starlette's TrustedHostMiddleware cuts IPv6 hosts ('[::1]:7860') at
+    the first colon, and neither it nor uvicorn bounds body size. Checked on the declared
+    Content-Length; a body without one (chunked upload) is refused with 411.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, allowed_hosts: Sequence[str] | None = None) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.allowed_hosts = None if allowed_hosts is None else {h.lower().strip("[]") for h in allowed_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        if self.allowed_hosts is not None and _host_name(headers.get("host", "")) not in self.allowed_hosts:
+            names = ", ".join(sorted(self.allowed_hosts))
+            await _send_error(send, APIError(400, "host_not_allowed", f"this server only answers requests addressed to {names} (the Host header was {headers.get('host', '')!r})"))
+            return
+        if scope.get("method") in ("POST", "PUT", "PATCH"):
+            length = headers.get("content-length")
+            if length is None:
+                await _send_error(send, APIError(411, "length_required", "send the body with a Content-Length header"))
+                return
+            if not length.isdigit() or int(length) > self.max_body_bytes:
+                await _send_error(send, APIError(413, "body_too_large", f"the request body is {length} bytes; this server accepts at most {self.max_body_bytes}"))
+                return
+        await self.app(scope, receive, send)
+
+
+def _host_name(host: str) -> str:
+    """'[::1]:7860' -> '::1', 'localhost:7860' -> 'localhost'."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+async def _send_error(send: Send, err: APIError) -> None:
+    body = json.dumps(err.payload()).encode()
+    await send({"type": "http.response.start", "status": err.status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return str(__version__)

@@ -1,0 +1,190 @@
+"""The web page end to end, in a real headless Chromium (the system's, driven by Playwright).
+
+A real uvicorn server on 127.0.0.1 serves a tiny random model; the test loads the page,
+types a prompt, generates, checks that the canvas animates (pixels change between two
+screenshots), downloads a BVH and parses it, and checks that an API error shows in the
+page. Skipped, with the reason, only when Chromium, Playwright or three.js is missing.
+
+Set RAMOTION_WEB_SCREENSHOTS=DIR to keep the page's screenshots (web_*.png) in DIR.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ramotion.pipeline import RAMPipeline
+from ramotion.server import LOOPBACK_HOSTS, ServerLimits, create_app
+from ramotion.server.vendor import THREE_MISSING_HINT, find_three
+
+from ._server_helpers import running_server, save_tiny_model
+
+CHROMIUM = os.environ.get("RAMOTION_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    # WebGL without a GPU: SwiftShader through ANGLE.
+    "--use-gl=angle", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+]  # fmt: skip
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed: pip install -e .[test]")
+if not Path(CHROMIUM).is_file():
+    pytest.skip(f"no system Chromium at {CHROMIUM}: apt-get install -y chromium", allow_module_level=True)
+if find_three() is None:
+    pytest.skip(THREE_MISSING_HINT, allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    from ramotion.text.encoder import TextEncoder
+
+    return TextEncoder(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory, encoder) -> Path:
+    return save_tiny_model(tmp_path_factory.mktemp("web_model"), encoder)
+
+
+@pytest.fixture(scope="module")
+def pipe(model_dir: Path, encoder) -> RAMPipeline:
+    return RAMPipeline.from_pretrained(model_dir, device="cpu", dtype="float32", text_encoder=encoder)
+
+
+@pytest.fixture(scope="module")
+def server_url(pipe: RAMPipeline):
+    app = create_app(pipe, ServerLimits(max_samples=4), allowed_hosts=LOOPBACK_HOSTS)
+    with running_server(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path: Path):
+    context = browser.new_context(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.errors = errors
+    yield page
+    context.close()
+
+
+def _keep(shot: Path) -> None:
+    """Copy a screenshot to $RAMOTION_WEB_SCREENSHOTS, when set."""
+    folder = os.environ.get("RAMOTION_WEB_SCREENSHOTS")
+    if folder:
+        shutil.copy(shot, Path(folder) / shot.name)
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
+
+
+def test_generate_watch_and_download(page, server_url: str, pipe: RAMPipeline, tmp_path: Path) -> None:
+    page.goto(server_url + "/")
+    page.wait_for_selector("body[data-state=ready]", timeout=30_000)
+    assert page.evaluate("Boolean(window.ramotionViewer)"), f"the 3D viewer did not start: {page.errors}"
+    assert page.locator("#banner").is_hidden(), page.locator("#banner").inner_text()
+    assert page.locator(".chip").count() >= 4  # example prompts
+    page.screenshot(path=str(tmp_path / "web_before.png"))
+    _keep(tmp_path / "web_before.png")
+
+    page.fill("#prompt", "a person walks forward and waves")
+    page.fill("#seed", "7")
+    page.locator("#num-samples").fill("3")
+    page.click("#generate")
+    page.wait_for_selector("body[data-state=done]", timeout=60_000)
+    assert page.locator(".sample-card").count() == 3
+    assert "seed 7" in page.locator(".sample-card").first.inner_text()
+
+    # The canvas animates: two screenshots some frames apart differ.
+    canvas = page.locator("#viewer-canvas")
+    page.wait_for_timeout(300)
+    first = _pixels(canvas.screenshot())
+    page.wait_for_timeout(700)
+    second = _pixels(canvas.screenshot())
+    changed = np.abs(first - second).max(axis=-1) > 8
+    assert changed.mean() > 0.001, f"the canvas did not change between frames ({changed.sum()} pixels)"
+    assert first.std() > 5  # something is drawn (not a blank canvas)
+    page.screenshot(path=str(tmp_path / "web_after.png"))
+    _keep(tmp_path / "web_after.png")
+
+    # Pause stops the animation; the scrubber moves it.
+    page.click("#play")
+    page.wait_for_timeout(150)
+    paused_a = _pixels(canvas.screenshot())
+    page.wait_for_timeout(400)
+    paused_b = _pixels(canvas.screenshot())
+    assert np.abs(paused_a - paused_b).max() <= 8, "the canvas moved while paused"
+    page.locator("#scrub").fill("0")
+    page.wait_for_timeout(150)
+    scrubbed = _pixels(canvas.screenshot())
+    assert (np.abs(scrubbed - paused_b).max(axis=-1) > 8).mean() > 0.001, "scrubbing did not change the pose"
+
+    # Download the first sample's BVH and parse it (ours, and an independent parser).
+    with page.expect_download() as info:
+        page.locator(".sample-card").first.locator("a[data-format=bvh]").click()
+    download = info.value
+    assert download.suggested_filename.endswith("_seed7.bvh")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    from ramotion.bvh import import_bvh
+
+    joints, fps = import_bvh(path)  # (T, 22, 3)
+    assert fps == 20.0 and joints.shape == (80, 22, 3)  # 4 s at 20 fps (the page's default length)
+    # It is the sample the page showed: the same motion made here, exported, reads back the same.
+    shown = np.asarray(page.evaluate("Array.from(window.ramotionViewer.motions[0].joints)"), dtype=np.float64).reshape(80, 22, 3)
+    motion = pipe("a person walks forward and waves", seconds=4.0, seed=7)[0]
+    np.testing.assert_allclose(motion.joints, shown, atol=1e-4)  # the API's joints are rounded to 0.1 mm
+    motion.save(tmp_path / "reference.bvh")
+    np.testing.assert_allclose(joints, import_bvh(tmp_path / "reference.bvh")[0], atol=1e-5)
+    bones = np.linalg.norm(joints[:, 1:] - joints[:, list(pipe.skeleton.parents[1:])], axis=-1)  # (T, 21)
+    assert bones.std(axis=0).max() < 1e-4  # a rigid skeleton, as a BVH must be
+    bvh = pytest.importorskip("bvh")
+    parsed = bvh.Bvh(path.read_text())
+    assert parsed.nframes == 80 and abs(parsed.frame_time - 0.05) < 1e-6
+    assert not page.errors, page.errors
+
+
+def test_api_errors_show_in_the_page(page, server_url: str) -> None:
+    page.goto(server_url + "/")
+    page.wait_for_selector("body[data-state=ready]", timeout=30_000)
+    page.fill("#prompt", "a person jumps " * 30)  # 450 characters: over the 300 limit
+    page.click("#generate")
+    page.wait_for_selector("body[data-state=error]", timeout=30_000)
+    text = page.locator("#error").inner_text()
+    assert "413" in text and "at most 300" in text, text
+    assert page.locator(".sample-card").count() == 0
+
+
+def test_page_says_what_to_run_without_three_js(browser, pipe: RAMPipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ramotion.server import app as app_module
+
+    monkeypatch.setattr(app_module, "find_three", lambda: None)
+    with running_server(create_app(pipe, warmup=False)) as url:
+        context = browser.new_context()
+        page = context.new_page()
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-state=ready]", timeout=30_000)
+        banner = page.locator("#banner")
+        assert banner.is_visible()
+        assert "npm ci --prefix web" in banner.inner_text()
+        shot = tmp_path / "web_no_three.png"
+        page.screenshot(path=str(shot))
+        _keep(shot)
+        context.close()
