@@ -1,0 +1,62 @@
+"""D: the MDM transformer-encoder denoiser, predicting x0 from (x_t, t, z) (spec §3)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .embeddings import PositionalEncoding, TimestepEmbedding
+
+
+class Denoiser(nn.Module):
+    """Linear(D -> dim) per frame; one condition token Linear(d_E -> dim)(z) + timestep embedding,
+    prepended; sinusoidal positions; post-norm transformer encoder (gelu) with padded frames
+    masked; the condition token dropped; Linear(dim -> D).
+    """
+
+    def __init__(
+        self,
+        feature_dim: int = 263,
+        latent_dim: int = 256,
+        dim: int = 512,
+        layers: int = 8,
+        heads: int = 4,
+        ff: int = 1024,
+        dropout: float = 0.1,
+        max_frames: int = 196,
+        num_steps: int = 50,
+    ) -> None:
+        super().__init__()
+        self.feature_dim = feature_dim
+        self.max_frames = max_frames
+        self.num_steps = num_steps
+        self.input_proj = nn.Linear(feature_dim, dim)
+        self.cond_proj = nn.Linear(latent_dim, dim)
+        self.time_embed = TimestepEmbedding(dim, num_steps)
+        self.positions = PositionalEncoding(dim, max_frames + 1, dropout)
+        layer = nn.TransformerEncoderLayer(dim, heads, ff, dropout, activation="gelu", batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.output_proj = nn.Linear(dim, feature_dim)
+
+    def forward(self, x_t: Tensor, t: Tensor, z: Tensor, mask: Tensor) -> Tensor:
+        """(B, T, D) noisy motion, (B,) long timesteps, (B, d_E) latent (zeros = unconditional),
+        (B, T) bool True=valid -> x0_hat (B, T, D)."""
+        if x_t.dim() != 3 or x_t.shape[-1] != self.feature_dim:
+            raise ValueError(f"x_t must be (batch, frames, {self.feature_dim}), got {tuple(x_t.shape)}")
+        if x_t.shape[1] > self.max_frames:
+            raise ValueError(f"{x_t.shape[1]} frames exceed the model's maximum of {self.max_frames}")
+        if mask.shape != x_t.shape[:2]:
+            raise ValueError(f"mask must be (batch, frames) = {tuple(x_t.shape[:2])}, got {tuple(mask.shape)}")
+        if t.shape != x_t.shape[:1]:
+            raise ValueError(f"t must be (batch,) = ({x_t.shape[0]},), got {tuple(t.shape)}")
+        h = self.input_proj(x_t)  # (B, T, dim)
+        cond = self.cond_proj(z.to(h.dtype)) + self.time_embed(t.long())  # (B, dim)
+        h = self.positions(torch.cat([cond[:, None].to(h.dtype), h], dim=1))  # (B, 1+T, dim)
+        valid = torch.cat([mask.new_ones(mask.shape[0], 1), mask.bool()], dim=1)
+        h = self.encoder(h, src_key_padding_mask=~valid)[:, 1:]  # (B, T, dim)
+        return self.output_proj(h)  # (B, T, D)
+
+
+def denoiser_from_config(config) -> Denoiser:  # noqa: ANN001 - RAMConfig
+    """D with the sizes of a RAMConfig."""
+    return Denoiser(config.feature_dim, config.latent_dim, config.dim, config.layers, config.heads, config.ff, config.dropout, config.max_frames, config.num_diffusion_steps)
