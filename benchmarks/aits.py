@@ -1,0 +1,195 @@
+"""AITS: average inference time per sentence (the paper's Table 3 timing), plus denoiser FLOP/s.
+
+Batch size 1, text in -> features out (language model + E_T + every denoising step,
+REG re-encoding included), model load excluded, device synchronised. The model has the
+paper's architecture (E_T/E_M: 6 layers of 256; D: 8 layers of 512) with random
+weights, which is all timing needs; the text model is the offline all-MiniLM-L6-v2.
+
+Rows, at 120 and 196 frames:
+  MDM-50 (196-pad)  MDM-style baseline as MDM runs it: 50 steps, CFG, every sample padded to 196 frames
+  MDM-50 (L)        the same 50-step CFG sampler on L frames (our engine, no padding)
+  RAM-20 no REG / REG [46,44] / REG all   the RAM sampler, 20 steps, w_c = 1.5, w_r = 5
+Configurations are timed in interleaved rounds so that load from other processes hits
+them alike. Then the denoiser alone at the REG-all shape (3 rows x L frames) is timed and
+its FLOP/s compared with plain matmuls of exactly its GEMM shapes, in the same run.
+
+    python benchmarks/aits.py [--frames 120 196] [--repeats 3] [--device cpu] [--dtype auto]
+                              [--threads N] [--clock wall|cpu]
+
+AITS is wall-clock time (--clock wall, the default). On a CPU shared with other jobs,
+`--threads 1 --clock cpu` measures this process's CPU time instead: not AITS, but a
+load-independent proxy for comparing the configurations with each other.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ramotion.model.config import RAMConfig
+from ramotion.model.ram import RAM
+from ramotion.motion.normalize import Normalizer
+from ramotion.pipeline import RAMPipeline, resolve_dtype
+from ramotion.sampling import MDM_BASELINE, SamplerConfig
+
+PROMPTS = [
+    "a person walks forward and then turns around",
+    "a man jumps up and down twice",
+    "someone waves with the right hand",
+    "a person kicks with the left leg",
+    "the person sits down on a chair and stands back up",
+]
+
+CONFIGS: list[tuple[str, SamplerConfig, bool]] = [  # (name, sampler, pad to 196 frames)
+    ("MDM-50 (196-pad)", MDM_BASELINE, True),
+    ("MDM-50 (L)", MDM_BASELINE, False),
+    ("RAM-20 no REG", SamplerConfig(reg_steps="none"), False),
+    ("RAM-20 REG [46,44]", SamplerConfig(reg_steps=[46, 44]), False),
+    ("RAM-20 REG all", SamplerConfig(reg_steps="all"), False),
+]
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued device work, so that wall-clock times are real."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def denoiser_gemms(cfg: RAMConfig, rows: int, frames: int) -> list[tuple[int, int, int, int]]:
+    """The denoiser's matrix products as (batch, M, K, N): projections, attention, feed-forward."""
+    seq, d, heads = frames + 1, cfg.dim, cfg.heads
+    tokens = rows * seq
+    per_layer = [
+        (1, tokens, d, 3 * d),  # QKV projection
+        (rows * heads, seq, d // heads, seq),  # Q K^T
+        (rows * heads, seq, seq, d // heads),  # softmax(.) V
+        (1, tokens, d, d),  # attention output projection
+        (1, tokens, d, cfg.ff),  # feed-forward in
+        (1, tokens, cfg.ff, d),  # feed-forward out
+    ]
+    io = [(1, rows * frames, cfg.feature_dim, d), (1, rows * frames, d, cfg.feature_dim)]
+    return per_layer * cfg.layers + io
+
+
+def gemm_flops(gemms: list[tuple[int, int, int, int]]) -> float:
+    return float(sum(2 * b * m * k * n for b, m, k, n in gemms))
+
+
+CLOCK: Callable[[], float] = time.perf_counter  # set by --clock
+
+
+def time_call(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
+    """Median time of fn() after one warm-up call, synchronised."""
+    fn()
+    synchronize(device)
+    times = []
+    for _ in range(repeats):
+        start = CLOCK()
+        fn()
+        synchronize(device)
+        times.append(CLOCK() - start)
+    return statistics.median(times)
+
+
+def plain_matmul_seconds(gemms: list[tuple[int, int, int, int]], device: torch.device, dtype: torch.dtype, repeats: int) -> float:
+    """Time bare matmuls of the denoiser's GEMM shapes (F.linear / bmm, weights laid out like nn.Linear)."""
+    ops = []
+    for b, m, k, n in {g: None for g in gemms}:  # one set of operands per distinct shape
+        if b == 1:
+            x, w = torch.randn(m, k, device=device, dtype=dtype), torch.randn(n, k, device=device, dtype=dtype)
+            ops.append(((b, m, k, n), lambda x=x, w=w: F.linear(x, w)))
+        else:
+            x, y = torch.randn(b, m, k, device=device, dtype=dtype), torch.randn(b, k, n, device=device, dtype=dtype)
+            ops.append(((b, m, k, n), lambda x=x, y=y: torch.bmm(x, y)))
+    lookup = dict(ops)
+
+    def run() -> None:
+        for g in gemms:
+            lookup[g]()
+
+    with torch.inference_mode():
+        return time_call(run, device, repeats)
+
+
+def build_pipeline(device: torch.device, dtype: str) -> RAMPipeline:
+    """Paper-size RAM with random weights, identity-ish stats, the offline text model."""
+    torch.manual_seed(0)
+    cfg = RAMConfig()
+    normalizer = Normalizer(np.zeros(cfg.feature_dim, np.float32), np.ones(cfg.feature_dim, np.float32))
+    pipe = RAMPipeline(RAM(cfg), normalizer, device=device, dtype=dtype)
+    pipe.text_encoder  # load the language model now: model load is excluded from AITS  # noqa: B018
+    return pipe
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, nargs="+", default=[120, 196])
+    parser.add_argument("--repeats", type=int, default=3, help="timed sentences per configuration (after one warm-up)")
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall", help="wall: AITS proper; cpu: process CPU time (load-robust proxy)")
+    args = parser.parse_args(argv)
+    global CLOCK
+    CLOCK = time.perf_counter if args.clock == "wall" else time.process_time
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    device = torch.device(args.device) if args.device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    pipe = build_pipeline(device, args.dtype)
+    dtype = resolve_dtype(args.dtype, device)
+    threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
+    print(f"device {device}{threads}, compute dtype {str(dtype).replace('torch.', '')}, torch {torch.__version__}, {args.clock} clock")
+    counts = pipe.model.parameter_counts()
+    print(f"model: paper size, random weights ({counts['denoiser'] / 1e6:.1f}M denoiser, {counts['total'] / 1e6:.1f}M total), text model {pipe.config.text_model}")
+
+    for frames in args.frames:
+        times: dict[str, list[float]] = {name: [] for name, _, _ in CONFIGS}
+        for name, cfg, pad in CONFIGS:  # warm-up
+            pipe.generate_features([PROMPTS[0]], [frames], [0], cfg, pad_to=196 if pad else None)
+        for r in range(args.repeats):
+            prompt = PROMPTS[r % len(PROMPTS)]
+            for name, cfg, pad in CONFIGS:
+                synchronize(device)
+                start = CLOCK()
+                pipe.generate_features([prompt], [frames], [r], cfg, pad_to=196 if pad else None)
+                synchronize(device)
+                times[name].append(CLOCK() - start)
+        base_pad = statistics.mean(times["MDM-50 (196-pad)"])
+        base_l = statistics.mean(times["MDM-50 (L)"])
+        print(f"\n{frames} frames ({frames / 20:.1f} s), batch 1, AITS over {args.repeats} sentences")
+        print(f"  {'method':<20} {'AITS s':>8} {'min s':>7} {'/MDM-50 196-pad':>16} {'/MDM-50 L':>10}")
+        for name, _, _ in CONFIGS:
+            mean = statistics.mean(times[name])
+            print(f"  {name:<20} {mean:8.3f} {min(times[name]):7.3f} {mean / base_pad:16.2f} {mean / base_l:10.2f}")
+
+        # The denoiser alone at the REG-all shape: 3 rows (cond, uncond, REG) x L frames.
+        rows = 3
+        gemms = denoiser_gemms(pipe.config, rows, frames)
+        flops = gemm_flops(gemms)
+        x = torch.randn(rows, frames, pipe.config.feature_dim, device=device)
+        t = torch.full((rows,), 25, device=device, dtype=torch.long)
+        z = torch.randn(rows, pipe.config.latent_dim, device=device)
+        mask = torch.ones(rows, frames, dtype=torch.bool, device=device)
+
+        def denoise() -> None:
+            with pipe._autocast(dtype):
+                pipe.model.denoise(x, t, z, mask)
+
+        with torch.inference_mode():
+            t_model = time_call(denoise, device, max(5, args.repeats * 3))
+        t_plain = plain_matmul_seconds(gemms, device, dtype, max(5, args.repeats * 3))
+        print(
+            f"  denoiser, {rows} x {frames} frames: {flops / 1e9:.2f} GFLOP per forward in {t_model * 1e3:.1f} ms = {flops / t_model / 1e9:.1f} GFLOP/s; "
+            f"plain matmuls of the same shapes {flops / t_plain / 1e9:.1f} GFLOP/s -> {t_plain / t_model:.0%} of the matmul rate"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,520 @@
+"""RAMPipeline: text in, motion out (diffusers-style from_pretrained / save_pretrained).
+
+    pipe = RAMPipeline.from_pretrained("runs/h3d")          # a model folder or a training run
+    motions = pipe(["a person waves with the left hand"], seconds=4.0, seed=0)
+    motions[0].save("wave.mp4")                              # .npy / .bvh / .mp4 / .gif
+
+A pipeline folder is what `ramotion.model.checkpoint.save_model` writes: config.json
+(the RAMConfig, which names the text model it was trained with), model.safetensors
+and stats.safetensors (the normalisation Mean/Std); HumanML3D-style Mean.npy/Std.npy
+beside them are accepted too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .diffusion import GaussianDiffusion
+from .model.checkpoint import CONFIG_NAME, load_model, load_stats, read_config, resolve_model_dir, save_model
+from .model.ram import RAM
+from .motion.features import features_to_joints
+from .motion.normalize import Normalizer
+from .sampling import PerSampleNoise, RegSteps, SamplerConfig, lengths_to_mask, reg_schedule, sample
+from .skeleton import Skeleton, skeleton_for_feature_dim
+
+OUTPUT_FORMATS = (".npy", ".bvh", ".mp4", ".gif")
+DEFAULT_SECONDS = 6.0  # MDM's default motion length
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default_model"
+_DTYPES = {
+    "float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
+}  # fmt: skip
+
+
+def default_model_dir() -> Path | None:
+    """The model bundled with the package (src/ramotion/assets/default_model), or None when there is none."""
+    return DEFAULT_MODEL_DIR if (DEFAULT_MODEL_DIR / CONFIG_NAME).is_file() else None
+
+
+def no_default_model_message() -> str:
+    """What to tell a user who asked for the default model of an installation that has none."""
+    return (
+        "this ramotion installation has no bundled default model: pass a model folder "
+        "(written by RAMPipeline.save_pretrained or a training run of `ramotion train`), e.g. --model runs/h3d"
+    )
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX); without it bf16 is far slower than fp32."""
+    cpu = getattr(torch, "cpu", None)
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in probes)
+
+
+def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    """The compute dtype for the model: "auto" picks bf16 (fp16 on older GPUs) where it is fast, else fp32."""
+    if isinstance(dtype, torch.dtype):
+        if dtype not in (torch.float32, torch.bfloat16, torch.float16):
+            raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
+        return dtype
+    if dtype is None or str(dtype).lower() == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        if device.type == "cpu" and cpu_has_fast_bf16():
+            return torch.bfloat16
+        return torch.float32
+    try:
+        return _DTYPES[str(dtype).lower()]
+    except KeyError:
+        raise ValueError(f"unknown dtype {dtype!r}: expected auto, float32, bfloat16 or float16") from None
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """A usable torch device: None -> CUDA when available, else CPU; unknown or absent devices -> ValueError."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}: expected e.g. cpu, cuda, cuda:1, mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but this torch has no usable CUDA GPU: use --device cpu")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device {device!r} asked for, but only {torch.cuda.device_count()} CUDA GPU(s) are visible")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device {device!r} asked for, but MPS is not available here")
+    return dev
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """A known extension (.npy/.bvh/.mp4/.gif) and an existing, writable folder, or a one-line error."""
+    out = Path(path)
+    suffix = out.suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown output extension {suffix or '(none)'!r} for {out}: expected one of {', '.join(OUTPUT_FORMATS)}")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        what = "is a file, not a folder" if parent.exists() else "does not exist"
+        raise FileNotFoundError(f"cannot write {out}: folder {parent} {what}")
+    if not os.access(parent, os.W_OK):
+        raise PermissionError(f"cannot write {out}: folder {parent} is not writable")
+    if out.is_dir():
+        raise IsADirectoryError(f"cannot write {out}: it is a folder")
+    return out
+
+
+@dataclass
+class Motion:
+    """One generated motion: raw (de-normalised) features (L, D) and what made it."""
+
+    prompt: str
+    features: np.ndarray  # (L, D) float32, the dataset's feature space (not normalised)
+    seed: int
+    skeleton: Skeleton
+    _joints: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def fps(self) -> float:
+        return float(self.skeleton.fps)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.features.shape[0])
+
+    @property
+    def seconds(self) -> float:
+        return self.num_frames / self.fps
+
+    @property
+    def joints(self) -> np.ndarray:
+        """(L, J, 3) float32 joint positions recovered from the features (y up, metres)."""
+        if self._joints is None:
+            self._joints = np.asarray(features_to_joints(self.features, self.skeleton), dtype=np.float32)
+        return self._joints
+
+    def save(self, path: str | os.PathLike, *, npy: str = "joints", size: int = 480) -> Path:
+        """Write the motion by extension, atomically: .npy (joints (L, J, 3), or the features
+        with npy="features"), .bvh (animation file), .mp4 / .gif (stick-figure video)."""
+        out = check_output_path(path)
+        suffix = out.suffix.lower()
+        if suffix == ".npy":
+            from .io_utils import save_npy
+
+            if npy not in ("joints", "features"):
+                raise ValueError(f"npy content must be 'joints' or 'features', got {npy!r}")
+            save_npy(out, self.joints if npy == "joints" else self.features.astype(np.float32))
+        elif suffix == ".bvh":
+            from .bvh import export_bvh
+
+            export_bvh(self.joints, out, self.skeleton, fps=self.fps)
+        else:
+            from .viz.render import render_motion
+
+            render_motion(self.joints, out, caption=self.prompt, fps=self.fps, skeleton=self.skeleton, size=size)
+        return out
+
+
+class MotionBatch(Sequence[Motion]):
+    """The motions of one pipeline call, in prompt order."""
+
+    def __init__(self, motions: list[Motion]) -> None:
+        self.motions = motions
+
+    def __getitem__(self, index):  # noqa: ANN001, ANN204 - int or slice, like a list
+        return self.motions[index]
+
+    def __len__(self) -> int:
+        return len(self.motions)
+
+    def __repr__(self) -> str:
+        return f"MotionBatch({len(self)} motions: {[(m.prompt, m.num_frames) for m in self.motions]})"
+
+    @property
+    def features(self) -> list[np.ndarray]:
+        """Each motion's raw features (L_i, D)."""
+        return [m.features for m in self.motions]
+
+    @property
+    def joints(self) -> list[np.ndarray]:
+        """Each motion's joint positions (L_i, J, 3)."""
+        return [m.joints for m in self.motions]
+
+    def save(self, path: str | os.PathLike, **kwargs: Any) -> list[Path]:
+        """One motion -> `path`; several -> `stem_00.ext`, `stem_01.ext`, ... beside it."""
+        out = check_output_path(path)
+        if len(self) == 1:
+            return [self.motions[0].save(out, **kwargs)]
+        width = max(2, len(str(len(self) - 1)))
+        return [m.save(out.with_name(f"{out.stem}_{i:0{width}d}{out.suffix}"), **kwargs) for i, m in enumerate(self.motions)]
+
+
+class RAMPipeline:
+    """A RAM model, its normalisation stats, its text model and the sampler, ready to generate."""
+
+    def __init__(
+        self,
+        model: RAM,
+        normalizer: Normalizer,
+        text_encoder: Any | None = None,
+        *,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = "auto",
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.normalizer = normalizer.to(self.device)
+        self.config = model.config
+        self.skeleton = skeleton_for_feature_dim(self.config.feature_dim)
+        self.diffusion = GaussianDiffusion(self.config.num_diffusion_steps)
+        self.dtype = resolve_dtype(dtype, self.device)
+        self.extra = dict(extra or {})
+        self._text_encoder = text_encoder
+        self._text_model_override: str | None = None
+        if text_encoder is not None:
+            self._check_text_encoder(text_encoder)
+
+    # ------------------------------------------------------------------ loading / saving
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike | None = None,
+        *,
+        device: str | torch.device | None = None,
+        dtype: str | torch.dtype | None = "auto",
+        text_model: str | os.PathLike | None = None,
+        text_encoder: Any | None = None,
+    ) -> RAMPipeline:
+        """Load a model folder or training run (None: the bundled default model).
+
+        The text model is the one named in the config, loaded lazily on first use;
+        `text_model` points at a local copy of it instead (e.g. DistilBERT's folder), and
+        `text_encoder` passes an already-loaded `ramotion.text.TextEncoder`.
+        """
+        if path is None:
+            path = default_model_dir()
+            if path is None:
+                raise FileNotFoundError(no_default_model_message())
+        directory = resolve_model_dir(path)
+        _, extra = read_config(directory)
+        dev = resolve_device(device)
+        model = load_model(directory, device=dev)
+        stats = load_stats(directory)
+        if stats is None:
+            stats = _read_npy_stats(directory)
+        normalizer = Normalizer(*stats)
+        if normalizer.mean.shape[0] != model.config.feature_dim:
+            raise ValueError(f"{directory}: normalisation stats have {normalizer.mean.shape[0]} dims, the model {model.config.feature_dim}")
+        pipe = cls(model, normalizer, text_encoder, device=dev, dtype=dtype, extra=extra)
+        pipe._text_model_override = str(text_model) if text_model is not None else None
+        return pipe
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write config.json + model.safetensors + stats.safetensors (atomically, file by file)."""
+        out = Path(directory)
+        if out.exists() and not out.is_dir():
+            raise NotADirectoryError(f"cannot save a pipeline to {out}: it is a file")
+        return save_model(out, self.model, self.normalizer.mean.cpu(), self.normalizer.std.cpu(), extra=self.extra)
+
+    # ------------------------------------------------------------------ text
+
+    @property
+    def text_encoder(self) -> Any:
+        """The frozen language model named by the config, loaded on first use."""
+        if self._text_encoder is None:
+            from .text.encoder import TextEncoder
+
+            name = self._text_model_override or self.config.text_model
+            self._text_encoder = TextEncoder(name, device=self.device)
+            self._check_text_encoder(self._text_encoder)
+        return self._text_encoder
+
+    def _check_text_encoder(self, encoder: Any) -> None:
+        if int(encoder.hidden_size) != self.config.text_dim:
+            raise ValueError(
+                f"text model {getattr(encoder, 'name_or_path', '?')!r} has hidden size {encoder.hidden_size}, "
+                f"but this RAM model was trained on {self.config.text_model!r} features of size {self.config.text_dim}"
+            )
+
+    def check_prompts(self, prompts: Sequence[str]) -> list[str]:
+        """Refuse empty prompts and prompts longer than the text model accepts (no silent truncation)."""
+        out = []
+        for i, p in enumerate(prompts):
+            if not isinstance(p, str):
+                raise ValueError(f"prompt {i + 1} must be a string, got {type(p).__name__}")
+            if not p.strip():
+                raise ValueError(f"prompt {i + 1} is empty: describe the motion, e.g. 'a person walks forward'")
+            out.append(p.strip())
+        encoder = self.text_encoder
+        tokenizer = getattr(encoder, "tokenizer", None)
+        if tokenizer is not None:
+            limit = min(int(getattr(encoder, "max_length", 512)), self.config.max_text_tokens)
+            counts = [len(ids) for ids in tokenizer(out, truncation=False, verbose=False)["input_ids"]]
+            for i, n in enumerate(counts):
+                if n > limit:
+                    raise ValueError(f"prompt {i + 1} is {n} tokens long; the text model accepts at most {limit}: shorten it")
+        return out
+
+    @torch.inference_mode()
+    def encode_prompts(self, prompts: Sequence[str]) -> Tensor:
+        """Text latents z_s (B, d_E) float32: LM token states, then E_T (once per prompt)."""
+        hidden, token_mask = self.text_encoder.encode(list(prompts))  # (B, L, H), (B, L)
+        with self._autocast():
+            z = self.model.encode_text(hidden.to(self.device), token_mask.to(self.device))
+        return z.float()
+
+    # ------------------------------------------------------------------ generation
+
+    def lengths_for(self, n: int, seconds: float | Sequence[float] | None, frames: int | Sequence[int] | None) -> list[int]:
+        """Frame counts per prompt from `seconds` or `frames` (default 6 s), validated."""
+        fps, max_frames = float(self.skeleton.fps), self.config.max_frames
+        max_seconds = max_frames / fps
+        if seconds is not None and frames is not None:
+            raise ValueError("give the length as seconds or as frames, not both")
+        if frames is None:
+            secs = _per_prompt(seconds if seconds is not None else DEFAULT_SECONDS, n, "seconds")
+            out = []
+            for s in secs:
+                if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0 or s > max_seconds + 1e-9:
+                    raise ValueError(f"seconds must be in (0, {max_seconds:g}] (the model makes at most {max_frames} frames at {fps:g} fps), got {s!r}")
+                count = int(round(s * fps))
+                if count < 1:
+                    raise ValueError(f"{s:g} s is shorter than one frame at {fps:g} fps")
+                out.append(count)
+            return out
+        counts = _per_prompt(frames, n, "frames")
+        for f in counts:
+            if isinstance(f, bool) or not isinstance(f, (int, np.integer)) or not 1 <= f <= max_frames:
+                raise ValueError(f"frames must be whole numbers in 1..{max_frames}, got {f!r}")
+        return [int(f) for f in counts]
+
+    def __call__(
+        self,
+        prompts: str | Sequence[str],
+        *,
+        seconds: float | Sequence[float] | None = None,
+        frames: int | Sequence[int] | None = None,
+        seed: int | Sequence[int] | None = None,
+        steps: int = 20,
+        w_reg: float | None = None,
+        w_cfg: float = 1.5,
+        reg_steps: RegSteps = "all",
+        reg_source: str = "guided",
+        timesteps: Sequence[int] | None = None,
+        dtype: str | torch.dtype | None = None,
+        batch_size: int | None = None,
+        progress: bool = False,
+    ) -> MotionBatch:
+        """Generate one motion per prompt.
+
+        seconds / frames: one value or one per prompt (default 6 s). seed: an int gives
+        prompt i the seed seed+i; a list gives each its own; None draws them from
+        torch's global RNG. A motion depends only on its prompt, length and seed, not on
+        the rest of the batch. w_reg defaults to 5 (0 for a model without a motion
+        encoder). dtype overrides the pipeline's ("auto", "float32", "bfloat16",
+        "float16"). batch_size splits long lists into batches of similar lengths.
+        """
+        prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
+        if not prompt_list:
+            raise ValueError("no prompts given")
+        prompt_list = self.check_prompts(prompt_list)
+        n = len(prompt_list)
+        lengths = self.lengths_for(n, seconds, frames)
+        seeds = self._seeds(seed, n)
+        if w_reg is None:
+            w_reg = 5.0 if self.model.motion_encoder is not None else 0.0
+        config = SamplerConfig(
+            steps=steps, w_reg=w_reg, w_cfg=w_cfg, reg_steps=reg_steps, reg_source=reg_source, timesteps=tuple(timesteps) if timesteps is not None else None
+        )
+        config.validate()
+        kept = config.kept_timesteps(self.diffusion.num_steps)  # fail on bad steps / schedules before any work
+        if config.w_reg != 0 and any(reg_schedule(config.reg_steps, kept)) and self.model.motion_encoder is None:
+            raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
+        compute_dtype = resolve_dtype(dtype, self.device) if dtype is not None else self.dtype
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+
+        # Longest first, so that each batch's samples have similar lengths (less padding).
+        order = sorted(range(n), key=lambda i: -lengths[i])
+        size = batch_size or n
+        chunks = [order[i : i + size] for i in range(0, n, size)]
+        results: list[Motion | None] = [None] * n
+        bar = _progress(len(chunks) * len(kept), progress)
+        for chunk in chunks:
+            feats = self.generate_features(
+                [prompt_list[i] for i in chunk], [lengths[i] for i in chunk], [seeds[i] for i in chunk], config, compute_dtype, bar=bar
+            )
+            for j, i in enumerate(chunk):
+                results[i] = Motion(prompt_list[i], feats[j], seeds[i], self.skeleton)
+        if bar is not None:
+            bar.close()
+        return MotionBatch([m for m in results if m is not None])
+
+    @torch.inference_mode()
+    def generate_features(
+        self,
+        prompts: list[str],
+        lengths: list[int],
+        seeds: list[int],
+        config: SamplerConfig = SamplerConfig(),
+        dtype: torch.dtype | None = None,
+        *,
+        pad_to: int | None = None,
+        bar: Any = None,
+    ) -> list[np.ndarray]:
+        """Sample one batch (text in -> raw features (L_i, D) float32 out), without input checks.
+
+        The batch runs on its longest length; `pad_to` pads it further (only to reproduce
+        MDM's fixed 196-frame padding in benchmarks). `bar` gets one update per step.
+        """
+        if pad_to is not None and pad_to < max(lengths):
+            raise ValueError(f"pad_to={pad_to} is shorter than the longest sample ({max(lengths)} frames)")
+        hidden, token_mask = self.text_encoder.encode(prompts)  # (B, L, H), (B, L)
+        mask = lengths_to_mask(lengths, max_length=pad_to, device=self.device)  # (B, T)
+        noise = PerSampleNoise(seeds, lengths, self.config.feature_dim, self.device)
+        if pad_to is not None:
+            noise = _PaddedNoise(noise, pad_to)
+        encode_motion = self.model.encode_motion if self.model.motion_encoder is not None else None
+        callback = (lambda k, t, x: bar.update(1)) if bar is not None else None
+        with self._autocast(dtype):
+            z = self.model.encode_text(hidden.to(self.device), token_mask.to(self.device)).float()  # (B, d_E), once
+            x = sample(self.model.denoise, encode_motion, self.diffusion, z, mask, noise, config, callback)  # (B, T, D) normalised
+        feats = self.normalizer.denormalize(x.float()).cpu().numpy()
+        return [feats[i, :n].astype(np.float32) for i, n in enumerate(lengths)]
+
+    def _autocast(self, dtype: torch.dtype | None = None) -> contextlib.AbstractContextManager:
+        """Mixed precision for the model's matmuls (LayerNorm/softmax stay fp32); a no-op for fp32."""
+        dt = dtype or self.dtype
+        if dt == torch.float32:
+            return contextlib.nullcontext()
+        if self.device.type == "cpu" and dt == torch.float16:
+            warnings.warn("float16 on CPU is slow and imprecise; prefer bfloat16 or float32", stacklevel=3)
+        return torch.autocast(device_type=self.device.type, dtype=dt)
+
+    @staticmethod
+    def _seeds(seed: int | Sequence[int] | None, n: int) -> list[int]:
+        if seed is None:
+            base = int(torch.randint(0, 2**31 - 1, ()).item())
+            return [base + i for i in range(n)]
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            return [int(seed) + i for i in range(n)]
+        seeds = list(seed)
+        if len(seeds) != n or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
+            raise ValueError(f"seed must be an int or {n} ints (one per prompt), got {seed!r}")
+        return [int(s) for s in seeds]
+
+
+def _per_prompt(value: Any, n: int, name: str) -> list[Any]:
+    """A scalar repeated n times, or a sequence of exactly n values."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        values = list(value)
+        if len(values) != n:
+            raise ValueError(f"{name} has {len(values)} values for {n} prompts")
+        return values
+    return [value] * n
+
+
+def _read_npy_stats(directory: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Mean.npy / Std.npy beside the model (HumanML3D's names), never unpickled."""
+    mean_p, std_p = directory / "Mean.npy", directory / "Std.npy"
+    if not (mean_p.is_file() and std_p.is_file()):
+        raise FileNotFoundError(f"{directory} has no normalisation stats (stats.safetensors, or Mean.npy and Std.npy)")
+    try:
+        return np.load(mean_p, allow_pickle=False), np.load(std_p, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"{directory}: cannot read Mean.npy/Std.npy ({exc})") from None
+
+
+class _PaddedNoise:
+    """Zero-pads another noise source's draws to a fixed frame count."""
+
+    def __init__(self, inner: PerSampleNoise, frames: int) -> None:
+        self.inner, self.frames = inner, frames
+
+    def draw(self) -> Tensor:
+        x = self.inner.draw()  # (B, T, D)
+        return torch.nn.functional.pad(x, (0, 0, 0, self.frames - x.shape[1]))
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    """A tqdm bar over denoising steps, or None."""
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="denoising", unit="step", leave=False)
+
+
+def iter_prompt_file(path: str | os.PathLike) -> Iterator[tuple[int, str, float | None]]:
+    """(line number, prompt, seconds or None) per line of a prompt file: `TEXT` or `TEXT#SECONDS`;
+    blank lines and lines starting with '#' are skipped."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a UTF-8 text file") from None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        prompt, sep, length = line.rpartition("#")
+        if not sep:
+            yield number, line, None
+            continue
+        try:
+            seconds = float(length)
+        except ValueError:
+            raise ValueError(f"{path}:{number}: bad length {length.strip()!r} after '#': expected seconds, e.g. 'a person jumps#3.5'") from None
+        if not prompt.strip():
+            raise ValueError(f"{path}:{number}: empty prompt before the length")
+        yield number, prompt.strip(), seconds

@@ -1,0 +1,108 @@
+"""`ramotion generate`: single prompts, prompt files, and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from ramotion.cli import main
+from ramotion.model.config import RAMConfig
+from ramotion.model.ram import RAM
+from ramotion.motion.normalize import Normalizer
+from ramotion.pipeline import RAMPipeline
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    torch.manual_seed(0)
+    cfg = RAMConfig(latent_dim=16, enc_layers=1, enc_heads=2, enc_ff=32, dim=32, layers=2, heads=2, ff=64)
+    pipe = RAMPipeline(RAM(cfg), Normalizer(np.zeros(263, np.float32), np.full(263, 0.1, np.float32)), device="cpu")
+    out = tmp_path_factory.mktemp("cli_model")
+    pipe.save_pretrained(out)
+    return out
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture) -> tuple[int, str, str]:
+    code = main(["generate", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_single_prompt_npy_and_num(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "walk.npy"
+    code, stdout, _ = run_cli(["a person walks forward", "--seconds", "2", "--seed", "3", "--model", str(model_dir), "-o", str(out), "--steps", "10"], capsys)
+    assert code == 0 and f"wrote {out}" in stdout and "seed 3" in stdout
+    joints = np.load(out)
+    assert joints.shape == (40, 22, 3) and np.isfinite(joints).all()
+    # Same seed, same motion; --num makes suffixed files with consecutive seeds.
+    code, stdout, _ = run_cli(["a person walks forward", "--frames", "40", "--seed", "3", "--num", "2", "--model", str(model_dir), "-o", str(tmp_path / "w.npy"), "--steps", "10"], capsys)
+    assert code == 0
+    np.testing.assert_allclose(np.load(tmp_path / "w_00.npy"), joints, atol=1e-4)  # batch of 2 vs 1: float tolerance
+    assert np.abs(np.load(tmp_path / "w_01.npy") - joints).max() > 1e-3
+
+
+def test_features_and_bvh(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code, _, _ = run_cli(["someone jumps", "--frames", "12", "--model", str(model_dir), "-o", str(tmp_path / "f.npy"), "--npy", "features", "--quiet"], capsys)
+    assert code == 0 and np.load(tmp_path / "f.npy").shape == (12, 263)
+    code, stdout, _ = run_cli(["someone jumps", "--frames", "12", "--model", str(model_dir), "-o", str(tmp_path / "j.bvh"), "--quiet", "--reg-steps", "46,44"], capsys)
+    assert code == 0 and stdout == ""
+    assert (tmp_path / "j.bvh").read_text().startswith("HIERARCHY")
+
+
+def test_prompt_file(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("# my prompts\na person walks forward\n\na person jumps#1.5\nsomeone waves!#0.5\n")
+    out_dir = tmp_path / "out" / "nested"
+    code, stdout, _ = run_cli(["--prompts", str(prompts), "--out-dir", str(out_dir), "--format", "npy", "--model", str(model_dir), "--seconds", "1", "--batch-size", "2", "--steps", "8"], capsys)
+    assert code == 0 and "wrote 3 motions" in stdout
+    files = sorted(p.name for p in out_dir.iterdir())
+    assert files == ["000_a_person_walks_forward.npy", "001_a_person_jumps.npy", "002_someone_waves.npy"]
+    assert [np.load(out_dir / f).shape[0] for f in files] == [20, 30, 10]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["", "-o", "{tmp}/x.npy"], "the prompt is empty"),
+        (["   ", "-o", "{tmp}/x.npy"], "the prompt is empty"),
+        (["walk " * 600, "-o", "{tmp}/x.npy"], "tokens long; the text model accepts at most 512"),
+        (["a person walks", "--seconds", "0", "-o", "{tmp}/x.npy"], "--seconds must be positive"),
+        (["a person walks", "--seconds", "12", "-o", "{tmp}/x.npy"], r"seconds must be in \(0, 9.8\]"),
+        (["a person walks", "-o", "{tmp}/x.avi"], "unknown output extension '.avi'"),
+        (["a person walks", "-o", "{tmp}/no/such/x.npy"], "does not exist"),
+        (["a person walks"], "give an output file with -o"),
+        ([], "give a TEXT to generate"),
+        (["a person walks", "--reg-steps", "often", "-o", "{tmp}/x.npy"], "bad REG schedule"),
+        (["a person walks", "--reg-steps", "49", "-o", "{tmp}/x.npy"], "first sampling step"),
+        (["a person walks", "--prompts", "{tmp}/p.txt", "--out-dir", "{tmp}"], "either a TEXT or --prompts"),
+        (["--prompts", "{tmp}/p.txt"], "--prompts needs --out-dir"),
+        (["--prompts", "{tmp}/missing.txt", "--out-dir", "{tmp}/o"], "no such file"),
+        (["--prompts", "{tmp}/bad.txt", "--out-dir", "{tmp}/o"], r"bad.txt:2: seconds must be in \(0, 9.8\]"),
+        (["--prompts", "{tmp}/empty.txt", "--out-dir", "{tmp}/o"], "holds no prompts"),
+    ],
+)
+def test_errors_are_one_line(args: list[str], message: str, model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "p.txt").write_text("a person walks\n")
+    (tmp_path / "bad.txt").write_text("a person walks\na person runs#20\n")
+    (tmp_path / "empty.txt").write_text("# nothing\n\n")
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    code, _, err = run_cli([*args, "--model", str(model_dir), "--steps", "2"], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ramotion generate: error: "), err
+    assert __import__("re").search(message, lines[0]), lines[0]
+    assert not (tmp_path / "o").exists()  # nothing is generated or created before the input is checked
+
+
+def test_model_errors(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "not_a_model").mkdir()
+    code, _, err = run_cli(["a person walks", "--model", str(tmp_path / "not_a_model"), "-o", str(tmp_path / "x.npy")], capsys)
+    assert code == 2 and "not a ramotion model folder" in err and len(err.strip().splitlines()) == 1
+    import ramotion.pipeline as pipeline_module
+
+    monkeypatch.setattr(pipeline_module, "DEFAULT_MODEL_DIR", tmp_path / "absent")
+    code, _, err = run_cli(["a person walks", "-o", str(tmp_path / "x.npy")], capsys)
+    assert code == 2 and "no bundled default model" in err and "--model" in err and "ramotion train" in err
