@@ -15,8 +15,17 @@ from .common import UserError
 
 # Verb modules, in the order `ramotion --help` lists them.
 VERB_MODULES = [
+    "generate",
+    "train",
     "render",
     "export",
+    "import_bvh",
+    "data",
+    "synth",
+    "evaluator",
+    "evaluate",
+    "serve",
+    "experiment",
 ]
 
 
