@@ -1,0 +1,136 @@
+"""The bundled default model's build: the script at tiny scale, the model card, the size check, the sweep rule."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ramotion.experiments.default_model import FULL, MAX_WEIGHT_MB, TINY, check_weight_size, choose_guidance, weights_megabytes
+from ramotion.experiments.model_card import MODEL_CARD_NAME, TEMPLATE, render_model_card
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "scripts" / "build_default_model.py"
+
+
+def _package_assets_state() -> dict[str, int]:
+    from ramotion.pipeline import DEFAULT_MODEL_DIR
+
+    return {p.name: p.stat().st_mtime_ns for p in DEFAULT_MODEL_DIR.iterdir()} if DEFAULT_MODEL_DIR.is_dir() else {}
+
+
+def test_full_build_settings_fit_the_limits():
+    from ramotion.train.config import resolve_config
+
+    cfg = resolve_config(dict(FULL.train))
+    assert cfg.preset == "small" and cfg.variant == "ours" and cfg.steps == 6000
+    from ramotion.model import RAM
+
+    params = sum(p.numel() for p in RAM(cfg.model).parameters())
+    assert params * 4 / 1e6 < MAX_WEIGHT_MB  # fp32 weights under the package limit
+    assert (5.0, 1.5) in FULL.grid and (0.0, 0.0) in FULL.grid and len(FULL.grid) == 9
+
+
+def test_weight_size_check(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"\0" * 2_000_000)
+    (tmp_path / "stats.safetensors").write_bytes(b"\0" * 100_000)
+    (tmp_path / "MODEL_CARD.md").write_bytes(b"\0" * 5_000_000)  # not weights: not counted
+    assert weights_megabytes(tmp_path) == pytest.approx(2.1)
+    assert check_weight_size(tmp_path, limit_mb=25) == pytest.approx(2.1)
+    with pytest.raises(ValueError, match=r"take 2\.1 MB, over the 2 MB limit"):
+        check_weight_size(tmp_path, limit_mb=2)
+
+
+def test_choose_guidance_on_validation_rows():
+    def row(wr, wc, fid, acc=None):
+        r = {"w_reg": wr, "w_cfg": wc, "metrics": {"fid": {"mean": fid, "ci95": 0.0}}}
+        if acc is not None:
+            r["semantic"] = {"overall": {"accuracy": acc, "checked": 100, "passed": int(acc * 100)}}
+        return r
+
+    # Semantic accuracy first (to 0.01), then FID.
+    assert choose_guidance([row(0, 0, 1.0, 0.50), row(5, 1.5, 2.0, 0.70), row(5, 0, 0.5, 0.698)]) == {"w_reg": 5, "w_cfg": 0}
+    assert choose_guidance([row(0, 0, 1.0, 0.50), row(5, 1.5, 2.0, 0.70)]) == {"w_reg": 5, "w_cfg": 1.5}
+    assert choose_guidance([row(0, 0, 1.0), row(2.5, 1.5, 0.3)]) == {"w_reg": 2.5, "w_cfg": 1.5}  # no programs: FID
+    with pytest.raises(ValueError, match="empty"):
+        choose_guidance([])
+
+
+def _info() -> dict:
+    stat = {"mean": 0.4321, "ci95": 0.0123, "values": [0.4321]}
+    metrics = {k: stat for k in ("fid", "r_top1", "r_top2", "r_top3", "mm_dist", "diversity")}
+    sem = {"overall": {"checked": 50, "passed": 37, "accuracy": 0.74}, "seen": {"checked": 30, "passed": 25, "accuracy": 25 / 30},
+           "held_out": {"checked": 20, "passed": 12, "accuracy": 0.6}, "per_action": {"walk": {"checked": 50, "passed": 37, "accuracy": 0.74}}}  # fmt: skip
+    return {
+        "built": "2026-01-01 00:00 UTC", "version": "0.1.0",
+        "corpus": {"motions": 2000, "seed": 0, "hours": 3.5, "splits": {"train": 3000, "val": 200, "test": 800}, "held_out_pairs": 12},
+        "train": {"preset": "small", "variant": "ours", "overrides": {"steps": 6000}, "steps": 6000, "batch_size": 16},
+        "model": {"enc_layers": 2, "latent_dim": 128, "layers": 4, "dim": 128, "text_model": "all-MiniLM-L6-v2"},
+        "params": 1_260_000, "train_seconds": 3540.0, "hardware": "a CPU (2 cores)", "weights_mb": 5.06, "limit_mb": 25.0,
+        "chosen": {"w_reg": 2.5, "w_cfg": 1.5}, "rule": "the rule",
+        "sweep": [{"w_reg": 2.5, "w_cfg": 1.5, "metrics": metrics, "semantic": sem}, {"w_reg": 0.0, "w_cfg": 0.0, "metrics": metrics}],
+        "val_protocol": "3 replications", "test_protocol": "20 replications",
+        "test": {"ground truth": metrics, "default model": metrics}, "semantic": {"ground truth": sem, "default model": sem},
+        "actions": ["walk", "wave"], "max_seconds": 9.8, "rebuild": "python scripts/build_default_model.py",
+        "commands": ["ramotion synth --motions 2000 --seed 0 --out build/default_model/corpus"],
+    }  # fmt: skip
+
+
+def test_model_card_is_filled_from_the_measured_numbers():
+    card = render_model_card(_info())
+    assert "$" not in card  # every placeholder filled
+    for text in ("2000 procedural motions (seed 0)", "6000 steps of batch 16, 59 min", "5.1 MB (limit 25 MB)", "**w_r = 2.5, w_c = 1.5**",
+                 "| 2.5 | 1.5 | 0.432±0.012 | 0.432±0.012 | 0.740 [", "**chosen**", "| default model | 0.432±0.012", "held-out compositions 0.600 [",
+                 "2 actions (walk, wave)", "python scripts/build_default_model.py", "ramotion synth --motions 2000", "What it cannot do"):  # fmt: skip
+        assert text in card, text
+    info = _info()
+    info["chosen"] = {"w_reg": 0.0, "w_cfg": 0.0}
+    assert "REG off, **w_r = 0, w_c = 0**" in render_model_card(info)
+    assert set(TEMPLATE.get_identifiers()) >= {"w_reg", "w_cfg", "sem_held", "rebuild", "train_minutes"}
+
+
+def test_build_script_tiny(tmp_path, monkeypatch, capsys):
+    """The whole build at tiny scale into a temporary folder; the package's assets are untouched."""
+    monkeypatch.setenv("RAMOTION_CACHE", str(tmp_path / "cache"))
+    before = _package_assets_state()
+    work = tmp_path / "work"
+    monkeypatch.setattr("sys.argv", [str(SCRIPT), "--tiny", "--work", str(work), "--quiet"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    assert done.value.code == 0
+    assert _package_assets_state() == before
+    dest = work / "default_model"
+    assert "default model written to " + str(dest) in capsys.readouterr().out
+    for name in ("config.json", "model.safetensors", "stats.safetensors", MODEL_CARD_NAME):
+        assert (dest / name).is_file(), name
+    assert weights_megabytes(dest) < MAX_WEIGHT_MB
+    info = json.loads((work / "build_report.json").read_text())
+    assert len(info["sweep"]) == len(TINY.grid) and all(r["protocol"] and r["pairs"] == 8 for r in info["sweep"])
+    assert info["chosen"] == choose_guidance(info["sweep"])
+    card = (dest / MODEL_CARD_NAME).read_text()
+    fid = info["test"]["default model"]["fid"]
+    assert f"| default model | {info['test']['default model']['r_top1']['mean']:.3f}±" in card and f"{fid['mean']:.3f}±{fid['ci95']:.3f}" in card
+    assert "held-out compositions" in card and "python scripts/build_default_model.py --tiny" in card
+    assert [c.split()[1] for c in info["commands"]] == ["synth", "train", "evaluator"]
+    extra = json.loads((dest / "config.json").read_text())["extra"]
+    assert extra["sampler"]["w_reg"] == info["chosen"]["w_reg"] and extra["sampler"]["w_cfg"] == info["chosen"]["w_cfg"]
+    assert info["semantic"]["default model"]["overall"]["checked"] > 0
+
+    # The saved folder is a working pipeline.
+    from ramotion.pipeline import RAMPipeline
+
+    pipe = RAMPipeline.from_pretrained(dest, device="cpu")
+    motion = pipe("a person walks forward", frames=40, seed=0, **extra["sampler"])[0]
+    assert motion.features.shape == (40, 263) and np.isfinite(motion.features).all()
+
+    # Rerunning finds every stage finished.
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "$ ramotion" not in out  # no command ran again
+    info2 = json.loads((work / "build_report.json").read_text())
+    assert info2["test"] == info["test"] and all(c.endswith("# found finished") for c in info2["commands"])
