@@ -95,6 +95,28 @@ def _pixels(png: bytes) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.int16)
 
 
+def _changed(page, canvas, reference: np.ndarray, timeout_ms: int = 5000) -> np.ndarray | None:
+    """The first canvas screenshot that differs visibly from `reference`, or None within the timeout."""
+    for _ in range(max(1, timeout_ms // 100)):
+        shot = _pixels(canvas.screenshot())
+        if (np.abs(shot - reference).max(axis=-1) > 8).mean() > 0.001:
+            return shot
+        page.wait_for_timeout(100)
+    return None
+
+
+def _settled(page, canvas, timeout_ms: int = 5000) -> np.ndarray | None:
+    """A canvas screenshot equal to the one taken 400 ms before it, or None within the timeout."""
+    previous = _pixels(canvas.screenshot())
+    for _ in range(max(1, timeout_ms // 400)):
+        page.wait_for_timeout(400)
+        shot = _pixels(canvas.screenshot())
+        if np.abs(shot - previous).max() <= 8:
+            return shot
+        previous = shot
+    return None
+
+
 def test_generate_watch_and_download(page, server_url: str, pipe: RAMPipeline, tmp_path: Path) -> None:
     page.goto(server_url + "/")
     page.wait_for_selector("body[data-state=ready]", timeout=30_000)
@@ -116,25 +138,20 @@ def test_generate_watch_and_download(page, server_url: str, pipe: RAMPipeline, t
     canvas = page.locator("#viewer-canvas")
     page.wait_for_timeout(300)
     first = _pixels(canvas.screenshot())
-    page.wait_for_timeout(700)
-    second = _pixels(canvas.screenshot())
-    changed = np.abs(first - second).max(axis=-1) > 8
-    assert changed.mean() > 0.001, f"the canvas did not change between frames ({changed.sum()} pixels)"
+    second = _changed(page, canvas, first)
+    assert second is not None, "the canvas did not change between frames"
     assert first.std() > 5  # something is drawn (not a blank canvas)
     page.screenshot(path=str(tmp_path / "web_after.png"))
     _keep(tmp_path / "web_after.png")
 
-    # Pause stops the animation; the scrubber moves it.
+    # Pause stops the animation; the scrubber moves it. Poll rather than sleep a fixed
+    # time: on a loaded machine a frame can take longer than any fixed wait.
     page.click("#play")
-    page.wait_for_timeout(150)
-    paused_a = _pixels(canvas.screenshot())
-    page.wait_for_timeout(400)
-    paused_b = _pixels(canvas.screenshot())
-    assert np.abs(paused_a - paused_b).max() <= 8, "the canvas moved while paused"
+    paused_b = _settled(page, canvas)
+    assert paused_b is not None, "the canvas kept moving while paused"
     page.locator("#scrub").fill("0")
-    page.wait_for_timeout(150)
-    scrubbed = _pixels(canvas.screenshot())
-    assert (np.abs(scrubbed - paused_b).max(axis=-1) > 8).mean() > 0.001, "scrubbing did not change the pose"
+    scrubbed = _changed(page, canvas, paused_b)
+    assert scrubbed is not None, "scrubbing did not change the pose"
 
     # Download the first sample's BVH and parse it (ours, and an independent parser).
     with page.expect_download() as info:
