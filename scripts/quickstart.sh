@@ -2,7 +2,7 @@
 # From nothing to a generated motion, on a CPU and offline: a procedural text-motion
 # dataset, a short training run of the small preset, and an MP4 made from a sentence.
 # Until the bundled default model exists (issue 8), this is the main job on defaults.
-# Usage: bash scripts/quickstart.sh [OUT_DIR] [PROMPT]   (about 5 minutes on 2 cores)
+# Usage: bash scripts/quickstart.sh [OUT_DIR] [PROMPT]   (about 3 minutes on 2 cores)
 set -euo pipefail
 out="${1:-quickstart}"
 prompt="${2:-a person walks forward then waves with the left hand}"

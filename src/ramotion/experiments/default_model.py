@@ -273,7 +273,7 @@ def build_default_model(
     info["gifs"] = gifs
     info["wall_seconds"] = time.perf_counter() - t0
     write_text(dest / MODEL_CARD_NAME, render_model_card(info))
-    for f in dest.iterdir():  # package data: readable by everyone (atomic writes create 0600 files)
+    for f in dest.iterdir():  # package data: readable by everyone, whatever the builder's umask
         if f.is_file():
             f.chmod(0o644)
     write_text(work / "build_report.json", json.dumps(info, indent=2, default=str))
