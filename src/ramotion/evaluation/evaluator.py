@@ -19,7 +19,7 @@ import json
 import os
 import pickle
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from ..config_utils import dataclass_from_dict
 from ..io_utils import atomic_path, write_text
 from .word_vectors import MAX_TEXT_LEN, POS_CLASSES, WordVectors
 
@@ -62,11 +63,8 @@ class EvaluatorConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> EvaluatorConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown evaluator config keys: {sorted(unknown)}")
-        return cls(**d)
+        """Build from a dict, refusing unknown keys with a clear message."""
+        return dataclass_from_dict(cls, d, "evaluator config")
 
 
 class MovementConvEncoder(nn.Module):

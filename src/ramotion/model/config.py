@@ -6,6 +6,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from ..config_utils import dataclass_from_dict
+
 
 @dataclass
 class RAMConfig:
@@ -53,10 +55,4 @@ class RAMConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RAMConfig:
         """Build from a dict, refusing unknown keys with a clear message."""
-        if not isinstance(data, dict):
-            raise ValueError(f"a RAM config must be a JSON object, got {type(data).__name__}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown RAM config keys: {', '.join(unknown)}")
-        return cls(**data)
+        return dataclass_from_dict(cls, data, "RAM config")

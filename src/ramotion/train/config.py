@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config_utils import dataclass_from_dict
 from ..model.config import RAMConfig
 from .losses import LATENT_OBJECTIVES, LossConfig
 
@@ -49,7 +50,7 @@ class TrainConfig:
         if isinstance(self.model, dict):
             self.model = RAMConfig.from_dict(self.model)
         if isinstance(self.loss, dict):
-            self.loss = _dataclass_from_dict(LossConfig, self.loss, "loss")
+            self.loss = dataclass_from_dict(LossConfig, self.loss, "loss")
         self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
         for name in ("batch_size", "grad_accum", "steps", "log_every", "val_every", "ckpt_every", "keep_checkpoints"):
             value = getattr(self, name)
@@ -77,7 +78,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Build from a fully resolved dict (as saved in a run)."""
-        return _dataclass_from_dict(cls, data, "train config")
+        return dataclass_from_dict(cls, data, "train config")
 
     @property
     def effective_batch(self) -> int:
@@ -134,16 +135,6 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     for k, v in over.items():
         out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
-
-
-def _dataclass_from_dict(cls: type, data: dict[str, Any], what: str) -> Any:
-    if not isinstance(data, dict):
-        raise ValueError(f"{what} must be a JSON object, got {type(data).__name__}")
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"unknown {what} keys: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-    return cls(**data)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
