@@ -135,6 +135,27 @@ def test_model_without_motion_encoder(text_encoder) -> None:
         pipe("a person runs", frames=20, seed=0, w_reg=5.0)
 
 
+
+def test_model_folder_sampler_defaults(pipe: RAMPipeline, tmp_path: Path, text_encoder) -> None:
+    """A folder's config.json extra.sampler replaces the paper's defaults; explicit arguments still win."""
+    assert pipe.default_sampler() == {"steps": 20, "w_reg": 5.0, "w_cfg": 1.5, "reg_steps": "all"}
+    pipe.save_pretrained(tmp_path / "chosen")
+    config_path = tmp_path / "chosen" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["extra"] = {**config.get("extra", {}), "sampler": {"steps": 10, "w_reg": 2.5, "w_cfg": 0.0, "reg_steps": 2}}
+    config_path.write_text(json.dumps(config))
+    chosen = RAMPipeline.from_pretrained(tmp_path / "chosen", device="cpu", text_encoder=text_encoder)
+    assert chosen.default_sampler() == {"steps": 10, "w_reg": 2.5, "w_cfg": 0.0, "reg_steps": 2}
+    implicit = chosen("a person kicks", frames=30, seed=2).features[0]
+    explicit = pipe("a person kicks", frames=30, seed=2, steps=10, w_reg=2.5, w_cfg=0.0, reg_steps=2).features[0]
+    paper = chosen("a person kicks", frames=30, seed=2, steps=20, w_reg=5.0, w_cfg=1.5, reg_steps="all").features[0]
+    assert np.array_equal(implicit, explicit)
+    assert np.array_equal(paper, pipe("a person kicks", frames=30, seed=2).features[0])
+    config["extra"]["sampler"] = {"w_guidance": 3}
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="unknown keys"):
+        RAMPipeline.from_pretrained(tmp_path / "chosen", device="cpu", text_encoder=text_encoder)
+
 def test_outputs_by_extension(pipe: RAMPipeline, tmp_path: Path) -> None:
     import bvh as bvh_parser
 

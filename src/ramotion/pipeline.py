@@ -219,6 +219,7 @@ class RAMPipeline:
         self.diffusion = GaussianDiffusion(self.config.num_diffusion_steps)
         self.dtype = resolve_dtype(dtype, self.device)
         self.extra = dict(extra or {})
+        self.default_sampler()  # a bad extra.sampler fails here, at load time
         self._text_encoder = text_encoder
         self._text_model_override: str | None = None
         if text_encoder is not None:
@@ -266,6 +267,26 @@ class RAMPipeline:
         if out.exists() and not out.is_dir():
             raise NotADirectoryError(f"cannot save a pipeline to {out}: it is a file")
         return save_model(out, self.model, self.normalizer.mean.cpu(), self.normalizer.std.cpu(), extra=self.extra)
+
+    # ------------------------------------------------------------------ sampler defaults
+
+    def default_sampler(self) -> dict[str, Any]:
+        """The sampler settings used when a call leaves them out: the paper's (20 steps, REG on
+        all steps but the first with w_r = 5, w_c = 1.5; w_r = 0 without a motion encoder),
+        overridden by the model folder's own choice in config.json's `extra.sampler` (the
+        bundled model's were chosen on the validation split)."""
+        has_encoder = self.model.motion_encoder is not None
+        base: dict[str, Any] = {"steps": 20, "w_reg": 5.0 if has_encoder else 0.0, "w_cfg": 1.5, "reg_steps": "all"}
+        chosen = self.extra.get("sampler") or {}
+        if not isinstance(chosen, dict):
+            raise ValueError(f"config.json extra.sampler must be an object, got {chosen!r}")
+        unknown = sorted(set(chosen) - set(base))
+        if unknown:
+            raise ValueError(f"config.json extra.sampler has unknown keys {unknown}; known: {sorted(base)}")
+        out = {**base, **chosen}
+        if isinstance(out["reg_steps"], list):
+            out["reg_steps"] = tuple(out["reg_steps"])
+        return out
 
     # ------------------------------------------------------------------ text
 
@@ -346,10 +367,10 @@ class RAMPipeline:
         seconds: float | Sequence[float] | None = None,
         frames: int | Sequence[int] | None = None,
         seed: int | Sequence[int] | None = None,
-        steps: int = 20,
+        steps: int | None = None,
         w_reg: float | None = None,
-        w_cfg: float = 1.5,
-        reg_steps: RegSteps = "all",
+        w_cfg: float | None = None,
+        reg_steps: RegSteps | None = None,
         reg_source: str = "guided",
         timesteps: Sequence[int] | None = None,
         dtype: str | torch.dtype | None = None,
@@ -361,8 +382,9 @@ class RAMPipeline:
         seconds / frames: one value or one per prompt (default 6 s). seed: an int gives
         prompt i the seed seed+i; a list gives each its own; None draws them from
         torch's global RNG. A motion depends only on its prompt, length and seed, not on
-        the rest of the batch. w_reg defaults to 5 (0 for a model without a motion
-        encoder). dtype overrides the pipeline's ("auto", "float32", "bfloat16",
+        the rest of the batch. steps, w_reg, w_cfg and reg_steps left as None take the
+        model's defaults (`default_sampler()`: the paper's 20 / 5 / 1.5 / all unless the
+        model folder names its own). dtype overrides the pipeline's ("auto", "float32", "bfloat16",
         "float16"). batch_size splits long lists into batches of similar lengths.
         """
         prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
@@ -372,8 +394,11 @@ class RAMPipeline:
         n = len(prompt_list)
         lengths = self.lengths_for(n, seconds, frames)
         seeds = self._seeds(seed, n)
-        if w_reg is None:
-            w_reg = 5.0 if self.model.motion_encoder is not None else 0.0
+        defaults = self.default_sampler()
+        steps = defaults["steps"] if steps is None else steps
+        w_reg = defaults["w_reg"] if w_reg is None else w_reg
+        w_cfg = defaults["w_cfg"] if w_cfg is None else w_cfg
+        reg_steps = defaults["reg_steps"] if reg_steps is None else reg_steps
         config = SamplerConfig(
             steps=steps, w_reg=w_reg, w_cfg=w_cfg, reg_steps=reg_steps, reg_source=reg_source, timesteps=tuple(timesteps) if timesteps is not None else None
         )

@@ -40,10 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num", type=int, default=1, help="how many motions to make for TEXT (default 1; files get _00, _01, ... suffixes)")
     p.add_argument("--model", metavar="DIR", default=None, help="model folder or training run (default: the bundled model, when the installation has one)")
     p.add_argument("--text-model", metavar="PATH", default=None, help="local copy of the text model the RAM model was trained with")
-    p.add_argument("--steps", type=int, default=20, help="denoising steps (default 20)")
-    p.add_argument("--w-reg", type=float, default=None, help="REG weight w_r (default 5; 0 turns REG off)")
-    p.add_argument("--w-cfg", type=float, default=1.5, help="classifier-free guidance weight w_c (default 1.5, i.e. MDM's scale 2.5)")
-    p.add_argument("--reg-steps", default="all", help="where REG runs: all (all steps but the first), none, first:K, or timesteps like 46,44")
+    p.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's, 20 for the paper)")
+    p.add_argument("--w-reg", type=float, default=None, help="REG weight w_r (default: the model's, 5 for the paper; 0 turns REG off)")
+    p.add_argument("--w-cfg", type=float, default=None, help="classifier-free guidance weight w_c (default: the model's, 1.5 for the paper, i.e. MDM's scale 2.5)")
+    p.add_argument("--reg-steps", default=None, help="where REG runs: all (all steps but the first), none, first:K, or timesteps like 46,44 (default: the model's, all for the paper)")
     p.add_argument("--reg-source", choices=("guided", "cond"), default="guided", help="estimate re-encoded by REG (default guided)")
     p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"), help="compute precision (default auto)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available)")
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     from ..sampling import parse_reg_steps
 
     _check_args(args)
-    reg_steps = parse_reg_steps(args.reg_steps)
+    reg_steps = parse_reg_steps(args.reg_steps) if args.reg_steps is not None else None
     options = dict(steps=args.steps, w_reg=args.w_reg, w_cfg=args.w_cfg, reg_steps=reg_steps, reg_source=args.reg_source)
     if args.prompts is None:
         return _run_single(args, options)

@@ -31,7 +31,7 @@ HELD_OUT_JSON = "held_out_compositions.json"  # written by `ramotion synth`
 HELD_OUT_FILES = ("test_heldout.txt",)  # or a plain split file of held-out test ids
 
 
-def _passed(result: Any) -> bool:
+def result_passed(result: Any) -> bool:
     """Whether one per-action checker result passed (a bool, a dict or an object with `passed`/`ok`)."""
     if isinstance(result, bool | np.bool_):
         return bool(result)
@@ -131,7 +131,7 @@ def semantic_accuracy(
         results = list(results.values()) if isinstance(results, dict) else list(results)
         names = programs[i].names()
         for j, r in enumerate(results):
-            ok = _passed(r)
+            ok = result_passed(r)
             name = _action_name(r, names[j] if j < len(names) else "?")
             for bucket in (counts[name], groups["overall"], groups["held_out" if i in held else "seen"]):
                 bucket[0] += 1

@@ -49,6 +49,10 @@ class BuildSettings:
     test_semantic_motions: int | None = None
     generation_batch: int = 64
     gif_prompts: tuple[str, ...] = ("a person walks forward then waves with the left hand", "a person jumps twice and then turns left")
+    # Example prompts for the web page: test-split captions the chosen setting gets right.
+    example_candidates: int = 48  # test motions of one or two actions tried
+    example_seeds: int = 3  # a prompt counts as validated only when every seed passes the checker
+    example_keep: int = 8
 
 
 FULL = BuildSettings()
@@ -64,6 +68,9 @@ TINY = BuildSettings(
     test_semantic_motions=3,
     generation_batch=16,
     gif_prompts=(),
+    example_candidates=3,
+    example_seeds=1,
+    example_keep=2,
 )
 
 
@@ -226,8 +233,21 @@ def build_default_model(
     gt = evaluate("test", settings.test_protocol, settings.test_semantic_motions, None, GT_ROW, work / "test")
     model = evaluate("test", settings.test_protocol, settings.test_semantic_motions, chosen_sampler, "default model", work / "test")
 
-    # 6. Save into the package (or `dest`), check the size, write the card.
+    # 6. Example prompts that the chosen setting demonstrably handles (for the web page).
+    examples = []
+    if has_programs:
+        ex_path = work / "examples.json"
+        ex_fp = fingerprint({**identity, "sampler": chosen_sampler, "candidates": settings.example_candidates, "seeds": settings.example_seeds})
+        examples = cached_value(ex_path, ex_fp)
+        if examples is None:
+            gen = pipeline_generator(pipe, batch_size=settings.generation_batch, **chosen_sampler)
+            examples = validated_examples(corpus, gen, candidates=settings.example_candidates, seeds=settings.example_seeds, keep=settings.example_keep)
+            save_cached_value(ex_path, ex_fp, examples)
+
+    # 7. Save into the package (or `dest`), check the size, write the card.
     pipe.extra.update({"sampler": chosen_sampler, "built_by": "scripts/build_default_model.py"})
+    if examples:
+        pipe.extra["example_prompts"] = [e["prompt"] for e in examples]
     dest.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(dest)
     size = check_weight_size(dest, limit_mb)
@@ -260,6 +280,9 @@ def build_default_model(
         "semantic": {GT_ROW: gt["semantic"], "default model": model["semantic"]} if has_programs else {},
         "actions": sorted(ACTIONS),
         "max_seconds": pipe.config.max_frames / 20.0,
+        "examples": examples,
+        "example_rule": f"test-split captions of one or two actions ({settings.example_candidates} tried); kept when all "
+        f"{settings.example_seeds} seeds pass the checker at the program's length",
         "rebuild": rebuild_command,
         "commands": commands,
         "wall_seconds": None,
@@ -278,6 +301,56 @@ def build_default_model(
             f.chmod(0o644)
     write_text(work / "build_report.json", json.dumps(info, indent=2, default=str))
     return info
+
+
+def validated_examples(
+    corpus: Path,
+    generator: Any,
+    *,
+    candidates: int = 48,
+    seeds: int = 3,
+    keep: int = 8,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """Prompts the model demonstrably gets right, for the web page's examples.
+
+    Tries `candidates` test motions of one or two actions (drawn with `seed`), each with its
+    shortest caption, generated with `seeds` seeds at the program's length; a prompt is kept
+    when the corpus's checker passes every action for every seed. Returns up to `keep`
+    of them, one per action combination, shortest first: {"prompt", "actions", "seconds"}.
+    """
+    import numpy as np
+
+    from ..data.layout import Layout, read_captions, read_split
+    from ..evaluation.semantic import PROGRAMS_DIR, result_passed
+    from ..motion.features import features_to_joints
+    from ..synth import check
+    from ..synth.program import Program
+
+    layout = Layout.of(corpus)
+    ids = []
+    for i in read_split(layout.split("test")):
+        path = corpus / PROGRAMS_DIR / f"{i}.json"
+        if path.is_file():
+            program = Program.from_json(path.read_text(encoding="utf-8"))
+            if len(program.names()) <= 2:
+                ids.append((i, program))
+    rng = np.random.default_rng(seed)
+    picked = [ids[k] for k in sorted(rng.permutation(len(ids))[:candidates].tolist())]
+    found: dict[tuple[str, ...], dict[str, Any]] = {}
+    for i, program in picked:
+        caption = min((c.caption for c in read_captions(layout.text(i))), key=len)
+        frames = int(program.num_frames)
+        feats = generator([caption] * seeds, [frames] * seeds, list(range(seeds)))
+        ok = True
+        for f in feats:
+            results = check(program, np.asarray(features_to_joints(np.asarray(f, dtype=np.float32)[:frames])))
+            results = list(results.values()) if isinstance(results, dict) else list(results)
+            ok = ok and all(result_passed(r) for r in results)
+        key = tuple(program.names())
+        if ok and (key not in found or len(caption) < len(found[key]["prompt"])):
+            found[key] = {"prompt": caption, "actions": list(key), "seconds": frames / float(program.fps)}
+    return sorted(found.values(), key=lambda e: len(e["prompt"]))[:keep]
 
 
 def _feature_frames(root: Path) -> list[int]:

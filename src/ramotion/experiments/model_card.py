@@ -59,6 +59,10 @@ all actions $sem_all, seen compositions $sem_seen, held-out compositions $sem_he
 
 $semantic_table
 
+## Example prompts it handles
+
+$examples_text
+
 ## What it cannot do
 
 - It knows only the corpus's $num_actions actions ($actions), alone or in sequences of
@@ -98,6 +102,15 @@ def sweep_table(rows: list[dict[str, Any]], chosen: dict[str, Any]) -> str:
         pick = "**chosen**" if (r["w_reg"], r["w_cfg"]) == (chosen["w_reg"], chosen["w_cfg"]) else ""
         sem = semantic_cell((r.get("semantic") or {}).get("overall"))
         lines.append(f"| {_fmt(r['w_reg'])} | {_fmt(r['w_cfg'])} | {m['fid']['mean']:.3f}±{m['fid']['ci95']:.3f} | {m['r_top1']['mean']:.3f}±{m['r_top1']['ci95']:.3f} | {sem} | {pick} |")
+    return "\n".join(lines)
+
+
+def examples_text(examples: list[dict[str, Any]], rule: str) -> str:
+    """The validated example prompts (the web page shows them), or a sentence saying there are none."""
+    if not examples:
+        return "None validated (the corpus has no programs, or no tried prompt passed on every seed)."
+    lines = [f"Chosen as {rule}; `ramotion serve` offers them as examples.", ""]
+    lines += [f"- \"{e['prompt']}\" ({', '.join(e['actions'])}; {e['seconds']:.1f} s)" for e in examples]
     return "\n".join(lines)
 
 
@@ -143,6 +156,7 @@ def render_model_card(info: dict[str, Any]) -> str:
         "num_actions": len(info["actions"]),
         "actions": ", ".join(info["actions"]),
         "max_seconds": _fmt(info["max_seconds"]),
+        "examples_text": examples_text(info.get("examples") or [], info.get("example_rule", "")),
         "rebuild": info["rebuild"],
         "commands": "\n".join(info["commands"]),
     }

@@ -93,6 +93,7 @@ def create_app(
     fps = float(skeleton.fps)
     model_max_seconds = pipeline.config.max_frames / fps
     examples = list(example_prompts or getattr(pipeline, "extra", {}).get("example_prompts") or DEFAULT_EXAMPLES)
+    sampler_defaults = pipeline.default_sampler()
     three_dir = find_three()
     skeleton_info = {
         "name": skeleton.name,
@@ -102,7 +103,7 @@ def create_app(
         "right": list(skeleton.right),
     }
 
-    def generate(prompts: list[str], seconds: list[float], seeds: list[int], w_reg: float | None, w_cfg: float) -> list[Any]:
+    def generate(prompts: list[str], seconds: list[float], seeds: list[int], w_reg: float | None, w_cfg: float | None) -> list[Any]:
         motions = pipeline(prompts, seconds=seconds, seed=seeds, w_reg=w_reg, w_cfg=w_cfg, steps=limits.steps)
         for motion in motions:
             motion.joints  # noqa: B018 - recover joints here, on the worker thread, not on the event loop
@@ -182,6 +183,8 @@ def create_app(
                 "text_model": str(config.text_model),
                 "motion_encoder": bool(getattr(config, "use_motion_encoder", True)),
                 "steps": limits.steps,
+                "w_reg": sampler_defaults["w_reg"],  # what a request without w_reg / w_cfg gets
+                "w_cfg": sampler_defaults["w_cfg"],
             },
             "skeleton": skeleton_info,
             "limits": limits.to_dict(model_max_seconds),
@@ -200,7 +203,7 @@ def create_app(
         base = body.seed if body.seed is not None else secrets.randbelow(2**31 - 1 - limits.max_samples)
         seeds = [base + i for i in range(body.num_samples)]
         try:
-            job = queue.submit(prompt, float(body.seconds), seeds, body.w_reg, float(body.w_cfg))
+            job = queue.submit(prompt, float(body.seconds), seeds, body.w_reg, body.w_cfg)
         except QueueFull as exc:
             raise APIError(429, "server_busy", f"the server is busy ({exc}): try again in a moment", headers={"Retry-After": "1"}) from None
         except QueueClosed as exc:

@@ -93,7 +93,7 @@ class ServerLimits:
 
 
 def check_request(
-    prompt: str, seconds: float, num_samples: int, seed: int | None, w_reg: float | None, w_cfg: float, limits: ServerLimits, model_max_seconds: float
+    prompt: str, seconds: float, num_samples: int, seed: int | None, w_reg: float | None, w_cfg: float | None, limits: ServerLimits, model_max_seconds: float
 ) -> str:
     """Raise APIError for the first value outside `limits`; return the stripped prompt."""
     text = prompt.strip()
@@ -110,6 +110,6 @@ def check_request(
         raise APIError(422, "seed_out_of_range", f"seed must be between 0 and {2**31 - 1 - limits.max_samples}, got {seed}", field="seed")
     if w_reg is not None and (not math.isfinite(w_reg) or not 0 <= w_reg <= limits.max_w_reg):
         raise APIError(422, "w_reg_out_of_range", f"w_reg must be between 0 and {limits.max_w_reg:g}, got {w_reg:g}", field="w_reg")
-    if not math.isfinite(w_cfg) or not 0 <= w_cfg <= limits.max_w_cfg:
+    if w_cfg is not None and (not math.isfinite(w_cfg) or not 0 <= w_cfg <= limits.max_w_cfg):
         raise APIError(422, "w_cfg_out_of_range", f"w_cfg must be between 0 and {limits.max_w_cfg:g}, got {w_cfg:g}", field="w_cfg")
     return text

@@ -44,7 +44,7 @@ class Job:
     seconds: float
     seeds: list[int]
     w_reg: float | None
-    w_cfg: float
+    w_cfg: float | None
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
     enqueued_at: float = field(default_factory=time.perf_counter)
     started_at: float | None = None
@@ -120,7 +120,7 @@ class GenerationQueue:
         """Requests waiting for the worker."""
         return len(self._pending)
 
-    def submit(self, prompt: str, seconds: float, seeds: list[int], w_reg: float | None, w_cfg: float) -> Job:
+    def submit(self, prompt: str, seconds: float, seeds: list[int], w_reg: float | None, w_cfg: float | None) -> Job:
         """Enqueue one request; its `future` resolves to a list of len(seeds) results.
 
         Raises QueueFull when `max_in_flight` requests are already queued or running.

@@ -14,8 +14,8 @@ class GenerateRequest(BaseModel):
     seconds: float = Field(4.0, description="motion length in seconds")
     seed: int | None = Field(None, description="sample i uses seed+i; null draws a random seed")
     num_samples: int = Field(1, description="how many motions to make for this prompt")
-    w_reg: float | None = Field(None, description="REG weight w_r (null: 5, or 0 for a model without a motion encoder)")
-    w_cfg: float = Field(1.5, description="classifier-free guidance weight w_c")
+    w_reg: float | None = Field(None, description="REG weight w_r (null: the model's default, GET /api/info)")
+    w_cfg: float | None = Field(None, description="classifier-free guidance weight w_c (null: the model's default, GET /api/info)")
 
 
 class Downloads(BaseModel):

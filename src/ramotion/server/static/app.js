@@ -60,6 +60,8 @@ function applyInfo(data) {
   ui.samples.value = Math.min(Number(ui.samples.value), lim.max_samples);
   ui.wCfg.max = lim.max_w_cfg;
   ui.wReg.max = lim.max_w_reg;
+  ui.wCfg.value = data.model.w_cfg;  // the model's own defaults (the bundled model's were chosen on validation data)
+  ui.wReg.value = data.model.w_reg;
   if (!data.model.motion_encoder) { ui.wReg.value = 0; ui.wReg.disabled = true; }
   ui.modelInfo.textContent = `${data.model.skeleton} skeleton · ${data.model.fps} fps · up to ${lim.max_seconds.toFixed(1)} s · ${data.model.steps} steps · text model ${data.model.text_model}`;
   ui.examples.replaceChildren(...data.examples.map((text) => {
