@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Rebuild ramotion's bundled default model (src/ramotion/assets/default_model) and its model card.
 
-    python scripts/build_default_model.py                      # the real build: ~1.5 h on 2 CPU cores
+    python scripts/build_default_model.py                      # the real build: ~70 min on 2 idle CPU cores
     python scripts/build_default_model.py --tiny --work /tmp/b # a seconds-long dry run into /tmp/b/default_model
 
 Steps (each resumable; rerun after an interruption):

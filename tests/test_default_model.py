@@ -134,3 +134,54 @@ def test_build_script_tiny(tmp_path, monkeypatch, capsys):
     assert "$ ramotion" not in out  # no command ran again
     info2 = json.loads((work / "build_report.json").read_text())
     assert info2["test"] == info["test"] and all(c.endswith("# found finished") for c in info2["commands"])
+
+
+def test_validated_examples_keep_only_prompts_that_pass(tmp_path):
+    """Example prompts for the web page: the corpus's own motions pass the checker, a body standing still does not."""
+    from ramotion.cli import main
+    from ramotion.data.layout import Layout, load_npy, read_captions, read_split
+    from ramotion.experiments.default_model import validated_examples
+
+    root = tmp_path / "corpus"
+    assert main(["synth", "--motions", "60", "--seed", "3", "--out", str(root), "--workers", "1", "--quiet"]) == 0
+    layout = Layout.of(root)
+    by_caption = {}
+    for i in read_split(layout.split("test")):
+        feats = load_npy(layout.features(i))
+        for c in read_captions(layout.text(i)):
+            by_caption.setdefault((c.caption, len(feats)), feats)  # a program's num_frames is its feature frames
+
+    def dataset_motion(captions, frames, seeds):
+        return [by_caption[(c, f)] for c, f in zip(captions, frames)]
+
+    def standing(captions, frames, seeds):
+        still = next(iter(by_caption.values()))[:1]
+        return [np.repeat(still, f, axis=0) for f in frames]
+
+    found = validated_examples(root, dataset_motion, candidates=20, seeds=2, keep=4)
+    assert 0 < len(found) <= 4
+    assert len({tuple(e["actions"]) for e in found}) == len(found)  # one per action combination
+    assert [len(e["prompt"]) for e in found] == sorted(len(e["prompt"]) for e in found)
+    assert all(1 <= len(e["actions"]) <= 2 and e["seconds"] > 0 for e in found)
+    assert validated_examples(root, standing, candidates=20, seeds=1) == []
+
+
+def test_bundled_default_model(tmp_path, capsys):
+    """The model shipped in the package: small, carries its validated sampler and examples, and
+    `ramotion generate` uses it when no --model is given."""
+    from ramotion.cli import main
+    from ramotion.pipeline import DEFAULT_MODEL_DIR, default_model_dir
+
+    assert default_model_dir() == DEFAULT_MODEL_DIR, "the package has no bundled model: python scripts/build_default_model.py"
+    assert check_weight_size(DEFAULT_MODEL_DIR) < MAX_WEIGHT_MB
+    extra = json.loads((DEFAULT_MODEL_DIR / "config.json").read_text())["extra"]
+    assert set(extra["sampler"]) == {"steps", "w_reg", "w_cfg", "reg_steps"} and extra["example_prompts"]
+    card = (DEFAULT_MODEL_DIR / MODEL_CARD_NAME).read_text()
+    assert f"**w_r = {extra['sampler']['w_reg']:g}, w_c = {extra['sampler']['w_cfg']:g}**" in card
+    assert all(f'"{p}"' in card for p in extra["example_prompts"])
+
+    out = tmp_path / "walk.npy"
+    assert main(["generate", "a person walks forward then waves with the left hand", "--seconds", "3", "-o", str(out), "--quiet"]) == 0
+    joints = np.load(out)
+    assert joints.shape == (60, 22, 3) and np.isfinite(joints).all()
+    assert 0.5 < joints[:, 15, 1].mean() - joints[:, 0, 1].mean() < 1.0  # head above the pelvis: an upright body

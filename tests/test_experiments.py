@@ -78,13 +78,16 @@ def test_every_training_row_resolves(scale, skeleton):
                 continue
             cfg = train_config(row.train, SCALES[scale], skeleton, seed=0)
             assert cfg.model.feature_dim == (251 if skeleton == "kit" else 263)
-            key = json.dumps(json.loads(json.dumps(cfg.to_dict()), parse_int=float), sort_keys=True)  # 1 == 1.0
+            key = json.dumps(json.loads(json.dumps({**cfg.to_dict(), "variant": None}), parse_int=float), sort_keys=True)  # 1 == 1.0
             assert names.setdefault(run_name(cfg), key) == key
     assert len(names) == len(set(names.values()))
     # Rows that are the paper's RAM under another name share its run (also across tables).
     ours = run_name(train_config({"variant": "ours"}, SCALES[scale], skeleton, 0))
     same = [get_table("table4").rows[3], get_table("table6").rows[5], get_table("table7").rows[2], get_table("table8").rows[1]]
     assert {run_name(train_config(r.train, SCALES[scale], skeleton, 0)) for r in same} == {ours}
+    # Variants defined alike share a run: Table 4's "+ E_M (two-stream)" is Table 6's "A: none".
+    two_stream, a = (run_name(train_config(r.train, SCALES[scale], skeleton, 0)) for r in (get_table("table4").rows[1], get_table("table6").rows[0]))
+    assert two_stream == a and a.startswith("A+two_stream-")
     paper = train_config({"variant": "ours"}, SCALES["paper"], skeleton, seed=0)
     assert paper.steps == (400_000 if skeleton == "kit" else 450_000) and paper.batch_size == 64
     table9 = [train_config(r.train, SCALES[scale], skeleton, 0).model.latent_dim for r in get_table("table9").rows]

@@ -158,6 +158,6 @@ def render_model_card(info: dict[str, Any]) -> str:
         "max_seconds": _fmt(info["max_seconds"]),
         "examples_text": examples_text(info.get("examples") or [], info.get("example_rule", "")),
         "rebuild": info["rebuild"],
-        "commands": "\n".join(info["commands"]),
+        "commands": "\n".join(c.split("  # found finished")[0] for c in info["commands"]),
     }
     return TEMPLATE.substitute(fields)

@@ -212,12 +212,17 @@ def train_config(overrides: dict[str, Any], scale: Scale, skeleton: str, seed: i
 
 
 def run_name(cfg: Any) -> str:
-    """`<variant>-<hash>`: one folder per distinct training config (bookkeeping fields aside)."""
+    """`<variants>-<hash>`: one folder per distinct training config (bookkeeping fields and the
+    variant's name aside), so that variants defined alike share one run (Table 4's two_stream is
+    Table 6's A): the label joins the names of all variants with the same definition."""
+    from ..train.config import VARIANTS
+
     d = cfg.to_dict()
-    for k in _BOOKKEEPING:
+    for k in (*_BOOKKEEPING, "variant"):
         d.pop(k, None)
     d = json.loads(json.dumps(d), parse_int=float)  # 1 and 1.0 are the same setting
-    return f"{cfg.variant}-{fingerprint(d)[:10]}"
+    label = "+".join(sorted(v for v, over in VARIANTS.items() if over == VARIANTS[cfg.variant]))
+    return f"{label}-{fingerprint(d)[:10]}"
 
 
 def run_finished(run_dir: Path, steps: int) -> bool:
