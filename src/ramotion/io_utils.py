@@ -29,10 +29,14 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{final.stem}.", suffix=f".tmp{final.suffix}", dir=final.parent or ".")
     os.close(fd)
     tmp_path = Path(tmp)
-    # mkstemp makes the file private (0600); give it the permissions a plain open() would.
-    os.chmod(tmp_path, 0o666 & ~_umask())
+    # mkstemp makes the file private (0600); give it the permissions a plain open() would,
+    # again before the rename, because some writers (safetensors >= 0.8) replace the file
+    # with one of their own that is 0600 too.
+    mode = 0o666 & ~_umask()
+    os.chmod(tmp_path, mode)
     try:
         yield tmp_path
+        os.chmod(tmp_path, mode)
         os.replace(tmp_path, final)
     finally:
         if tmp_path.exists():
