@@ -1,5 +1,6 @@
 """Training: configs, the resumable sampler, exact resume, the CLI verb, checkpoints, curves."""
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -101,6 +102,9 @@ def test_exact_resume_is_bitwise(toy, text, tmp_path, precision, workers, accum)
     cfg = resolve_config("tiny", overrides)
     straight = train(cfg, toy, tmp_path / "a", text_features=text, progress=False)
     assert straight.step == 4
+    # Worker processes are shut down when training ends, not left to the garbage collector
+    # of whatever process forks next (which cannot stop them and prints a traceback).
+    assert not [o for o in gc.get_objects() if type(o).__name__ == "_MultiProcessingDataLoaderIter"]
     part = train(resolve_config("tiny", overrides), toy, tmp_path / "b", stop_after=2, text_features=text, progress=False)
     assert part.step == 2 and [p.name for p in checkpoint_dirs(tmp_path / "b")] == ["step_00000002"]
     state = json.loads((checkpoint_dirs(tmp_path / "b")[0] / "trainer_state.json").read_text())

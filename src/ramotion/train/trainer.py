@@ -407,6 +407,9 @@ class Trainer:
                 if self.is_main:
                     plot_curves(self.run / METRICS, self.run / CURVES, title=f"{self.run.name} ({cfg.preset}, {cfg.variant})")
         bar.close()
+        # Shut the DataLoader workers down now: a live iterator left for the garbage collector
+        # would be collected in some later forked process, which cannot stop them (and says so).
+        stream.close()
         acc.end_training()
         if acc.num_processes == 1:
             # Accelerate keeps one global state per process; release it so that a later run in
