@@ -156,6 +156,8 @@ def test_cli_refuses_bad_input(corpus, tmp_path, capsys):
     assert "holds no config.json" in capsys.readouterr().err
     assert cli_main(["experiment", "table4", "--data", str(corpus), "--scale", "tiny", "--out", str(tmp_path / "o"), "--replications", "0"]) == 2
     assert "replications must be at least 1" in capsys.readouterr().err
+    assert cli_main(["experiment", "table4", "--data", str(corpus), "--scale", "tiny", "--out", str(tmp_path / "o"), "--train-steps", "0"]) == 2
+    assert "train steps must be at least 1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli_main(["experiment", "table10", "--data", str(corpus), "--out", str(tmp_path / "o")])
 
@@ -261,6 +263,11 @@ def test_plan_prints_train_commands_the_runner_recognises(corpus, tmp_path, caps
     capsys.readouterr()
     assert cli_main(args) == 0
     assert "(finished)" in capsys.readouterr().out.splitlines()[0]
+    # --train-steps makes runs of another length beside the scale's, each under its own name.
+    assert cli_main(args + ["--train-steps", "5"]) == 0
+    longer = capsys.readouterr().out.splitlines()
+    assert "(to train)" in longer[0] and "steps=5" in longer[1]
+    assert shlex.split(longer[1])[shlex.split(longer[1]).index("--out") + 1] != str(run_dir)
 
 
 def test_interrupted_training_resumes(corpus, tmp_path):

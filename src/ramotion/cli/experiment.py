@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", metavar="DIR", default=None, help="model for the rows that only change sampling (table3, table5); default: train one")
     p.add_argument("--evaluator", metavar="DIR", default=None, help="evaluator folder (default: train one into OUT/evaluator, or reuse it)")
     p.add_argument("--replications", type=int, default=None, help="protocol replications (default: the scale's; 20 at paper scale)")
+    p.add_argument("--train-steps", type=int, default=None, metavar="N",
+                   help="train each retrained variant for N steps instead of the scale's (500 at small scale); runs of other lengths are kept")  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="training and protocol seed (default 0)")
     p.add_argument("--device", default=None, help="torch device for sampling and evaluation (default: cuda if available)")
     p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"), help="sampling precision (default auto)")
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from ..experiments.scales import get_scale
 
     opts = ExperimentOptions(
-        name=args.name, data=args.data, out=args.out, scale=args.scale, model=args.model, evaluator=args.evaluator, replications=args.replications,
+        name=args.name, data=args.data, out=args.out, scale=args.scale, model=args.model, evaluator=args.evaluator, replications=args.replications, train_steps=args.train_steps,
         seed=args.seed, device=args.device, dtype=args.dtype, semantic=args.semantic, mm=args.mm, text_model=args.text_model,
         text_cache=args.text_cache, results_page=args.results_page, progress=not args.quiet,
     )  # fmt: skip

@@ -136,6 +136,14 @@ def observations(spec: TableSpec, rows: dict[str, dict[str, Any]]) -> list[str]:
     return out
 
 
+def _training_line(settings: dict[str, Any]) -> list[str]:
+    """'- **Training:** N steps per retrained row' when the experiment has retrained rows."""
+    steps = sorted({s for s in (settings.get("training_steps") or {}).values() if s is not None})
+    if not steps:
+        return []
+    return [f"- **Training:** {' / '.join(f'{s:,}' for s in steps)} steps per retrained row (one run each)."]
+
+
 def section_markdown(spec: TableSpec, rows: dict[str, dict[str, Any]], settings: dict[str, Any], plot: str | None = None, heading: str = "##") -> str:
     """The table with everything needed to trust and regenerate it (command, hardware, wall time, seeds)."""
     from .runner import hardware_line
@@ -164,6 +172,7 @@ def section_markdown(spec: TableSpec, rows: dict[str, dict[str, Any]], settings:
         f"- **Hardware:** {hardware_line(settings['hardware'])}; device `{settings['device']}`, sampling dtype {settings['dtype']}.",
         f"- **Wall time:** {settings['wall_seconds'] / 60:.1f} min for this command"
         + (f" ({len(settings['trained_now'])} training run(s) trained or resumed in it)" if settings.get("trained_now") else " (all models reused)"),
+        *_training_line(settings),
         f"- **Seeds:** training seed {settings['training_seed']}; protocol seed {proto['seed']} "
         f"(replication r uses loader/generation/metric seeds derived from it: r=0 → {seeds[0] if seeds else '-'}).",
         f"- **Evaluator:** `{settings['evaluator']}`" + (f" (its own test R@1 {settings['evaluator_report']['r_top1']:.3f})" if settings.get("evaluator_report") else ""),

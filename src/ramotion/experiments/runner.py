@@ -27,7 +27,7 @@ import shutil
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,7 @@ class ExperimentOptions:
     model: str | os.PathLike | None = None  # the shared model (rows without their own training)
     evaluator: str | os.PathLike | None = None  # None: train one into OUT/evaluator (or reuse it)
     replications: int | None = None  # None: the scale's
+    train_steps: int | None = None  # None: the scale's training length for retrained variants
     seed: int = 0  # training seed of retrained variants and the protocol seed
     device: str | None = None
     dtype: str = "auto"  # sampling precision
@@ -69,8 +70,8 @@ class ExperimentOptions:
     def command(self) -> str:
         """The `ramotion experiment` command line that reproduces this run."""
         parts = ["ramotion", "experiment", self.name, "--data", str(self.data), "--scale", self.scale, "--out", str(self.out)]
-        for flag, value in (("--model", self.model), ("--evaluator", self.evaluator), ("--replications", self.replications), ("--text-model", self.text_model),
-                            ("--results-page", self.results_page)):  # fmt: skip
+        for flag, value in (("--model", self.model), ("--evaluator", self.evaluator), ("--replications", self.replications), ("--train-steps", self.train_steps),
+                            ("--text-model", self.text_model), ("--results-page", self.results_page)):  # fmt: skip
             if value is not None:
                 parts += [flag, str(value)]
         if self.seed != 0:
@@ -362,6 +363,11 @@ def _check_options(opts: ExperimentOptions) -> tuple[TableSpec, Scale, Path, Pat
         raise ValueError(f"--out {out} is a file, not a folder")
     if opts.replications is not None and (isinstance(opts.replications, bool) or opts.replications < 1):
         raise ValueError(f"replications must be at least 1, got {opts.replications}")
+    if opts.train_steps is not None:
+        if isinstance(opts.train_steps, bool) or opts.train_steps < 1:
+            raise ValueError(f"train steps must be at least 1, got {opts.train_steps}")
+        kept = tuple(o for o in scale.train_overrides if not o.startswith("steps="))
+        scale = replace(scale, train_overrides=(*kept, f"steps={opts.train_steps}"))
     if opts.semantic not in ("auto", "on", "off"):
         raise ValueError(f"semantic must be auto, on or off, got {opts.semantic!r}")
     if opts.semantic == "on" and not (root / "programs").is_dir():
@@ -503,6 +509,7 @@ def run_experiment(opts: ExperimentOptions) -> ExperimentResult:
         "protocol": asdict(protocol_cfg),
         "replication_seeds": [checker.replication_seeds(r) for r in range(protocol_cfg.replications)],
         "training_seed": opts.seed,
+        "training_steps": {r: _run_steps(Path(r)) for r in sorted(set(run_of.values()))},
         "dtype": opts.dtype,
         "device": str(device),
         "hardware": hw,
@@ -529,6 +536,14 @@ def _evaluator_report(ev_path: Path) -> dict[str, Any] | None:
         return None
     report = json.loads(p.read_text(encoding="utf-8"))
     return {k: report[k] for k in ("r_top1", "r_top3", "mm_dist", "fid_two_passes", "epochs", "train_seconds", "preset") if k in report}
+
+
+def _run_steps(run_dir: Path) -> int | None:
+    """The training length a run was configured with (its train_config.json), if it has one."""
+    try:
+        return int(json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))["config"]["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def training_seconds(run_dir: Path) -> float | None:
