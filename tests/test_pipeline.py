@@ -135,7 +135,6 @@ def test_model_without_motion_encoder(text_encoder) -> None:
         pipe("a person runs", frames=20, seed=0, w_reg=5.0)
 
 
-
 def test_model_folder_sampler_defaults(pipe: RAMPipeline, tmp_path: Path, text_encoder) -> None:
     """A folder's config.json extra.sampler replaces the paper's defaults; explicit arguments still win."""
     assert pipe.default_sampler() == {"steps": 20, "w_reg": 5.0, "w_cfg": 1.5, "reg_steps": "all"}
@@ -155,6 +154,7 @@ def test_model_folder_sampler_defaults(pipe: RAMPipeline, tmp_path: Path, text_e
     config_path.write_text(json.dumps(config))
     with pytest.raises(ValueError, match="unknown keys"):
         RAMPipeline.from_pretrained(tmp_path / "chosen", device="cpu", text_encoder=text_encoder)
+
 
 def test_outputs_by_extension(pipe: RAMPipeline, tmp_path: Path) -> None:
     import bvh as bvh_parser
