@@ -21,7 +21,6 @@ def test_atomic_write_gives_umask_permissions(tmp_path: Path) -> None:
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), np.arange(3))
 
 
-
 def test_atomic_write_permissions_survive_a_writer_that_replaces_the_file(tmp_path: Path) -> None:
     """safetensors >= 0.8 writes its own 0600 file and renames it over ours."""
     import torch
