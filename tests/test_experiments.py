@@ -207,6 +207,9 @@ def test_table5_then_table4_end_to_end_and_resume(corpus, tmp_path, monkeypatch,
     t4 = _check_report(out, "table4", [r.name for r in get_table("table4").rows], ["Method", "E_M", "L_sr", "L_align", "REG", "R@1 ↑"])
     assert t4["settings"]["reused"] == t5["settings"]["runs"] and not t4["settings"]["evaluator_trained_now"]
     assert t4["rows"]["+ L_align"]["model"] == t4["rows"]["+ REG (RAM)"]["model"] == t5["settings"]["runs"][0]
+    tiny_steps = train_config({"variant": "ours"}, SCALES["tiny"], "humanml3d", 0).steps
+    assert set(t4["settings"]["training_steps"].values()) == {tiny_steps}
+    assert f"- **Training:** {tiny_steps} steps per retrained row" in (out / "table4.md").read_text()
 
     # A rerun retrains nothing, retrains no evaluator and regenerates nothing: every result is reused.
     def refuse(*args, **kwargs):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io_utils import write_text
-from .model_card import MODEL_CARD_NAME, render_model_card
+from .model_card import FOUND_FINISHED, MODEL_CARD_NAME, render_model_card
 from .runner import MODEL_FILES, cached_value, files_digest, fingerprint, hardware, hardware_line, run_finished, save_cached_value, training_seconds
 
 MAX_WEIGHT_MB = 25.0
@@ -164,7 +164,7 @@ def build_default_model(
     if not _corpus_done(corpus, settings.motions, settings.corpus_seed):
         _cli(["synth", "--motions", str(settings.motions), "--seed", str(settings.corpus_seed), "--out", str(corpus), "--workers", str(settings.workers), "--force", *quiet], commands)
     else:
-        commands.append(f"ramotion synth --motions {settings.motions} --seed {settings.corpus_seed} --out {corpus} --workers {settings.workers}  # found finished")
+        commands.append(f"ramotion synth --motions {settings.motions} --seed {settings.corpus_seed} --out {corpus} --workers {settings.workers}{FOUND_FINISHED}")
 
     # 2. Training, through `ramotion train` with a config file.
     from ..train.config import resolve_config
@@ -175,7 +175,7 @@ def build_default_model(
     cfg = resolve_config(config_file)
     no_bar = [] if progress else ["--no-progress"]
     if run_finished(run, cfg.steps):
-        commands.append(f"ramotion train --config {config_file} --data {corpus} --out {run}  # found finished")
+        commands.append(f"ramotion train --config {config_file} --data {corpus} --out {run}{FOUND_FINISHED}")
     elif checkpoint_dirs(run):
         _cli(["train", "--resume", str(run), *no_bar], commands)
     else:
@@ -192,7 +192,7 @@ def build_default_model(
     if not ((ev_dir / EV_CONFIG).is_file() and (ev_dir / "train_report.json").is_file()):
         _cli(["evaluator", "train", "--data", str(corpus), "--out", str(ev_dir), *settings.evaluator_args, "--force", *quiet], commands)
     else:
-        commands.append(f"ramotion evaluator train --data {corpus} --out {ev_dir} {' '.join(settings.evaluator_args)}  # found finished")
+        commands.append(f"ramotion evaluator train --data {corpus} --out {ev_dir} {' '.join(settings.evaluator_args)}{FOUND_FINISHED}")
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     evaluator = T2MEvaluator.from_pretrained(ev_dir, map_location=device)

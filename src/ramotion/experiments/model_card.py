@@ -15,6 +15,7 @@ from ..evaluation.report import markdown_table, semantic_table
 from .report import semantic_cell
 
 MODEL_CARD_NAME = "MODEL_CARD.md"
+FOUND_FINISHED = "  # found finished"  # marks a build step skipped because its output was already there
 
 TEMPLATE = Template("""\
 # ramotion default model
@@ -158,6 +159,6 @@ def render_model_card(info: dict[str, Any]) -> str:
         "max_seconds": _fmt(info["max_seconds"]),
         "examples_text": examples_text(info.get("examples") or [], info.get("example_rule", "")),
         "rebuild": info["rebuild"],
-        "commands": "\n".join(c.split("  # found finished")[0] for c in info["commands"]),
+        "commands": "\n".join(c.removesuffix(FOUND_FINISHED) for c in info["commands"]),
     }
     return TEMPLATE.substitute(fields)

@@ -417,6 +417,7 @@ def run_experiment(opts: ExperimentOptions) -> ExperimentResult:
     text_features = None
     model_dirs: dict[str, Path] = {}  # row name -> model folder
     run_of: dict[str, str] = {}  # json(overrides) -> run folder
+    run_steps: dict[str, int] = {}  # run folder -> its training length
     for row in spec.rows:
         overrides = row.train
         if overrides is None and opts.model is not None:
@@ -433,6 +434,7 @@ def run_experiment(opts: ExperimentOptions) -> ExperimentResult:
             run_dir, did_train = ensure_run(cfg, root, out / "runs", text_features, opts.progress, opts.text_cache)
             (trained if did_train else reused).append(str(run_dir))
             run_of[key] = str(run_dir)
+            run_steps[str(run_dir)] = cfg.steps
         model_dirs[row.name] = Path(run_of[key])
 
     # 3. Evaluate every row (and the ground truth) under the same protocol and seeds.
@@ -509,7 +511,7 @@ def run_experiment(opts: ExperimentOptions) -> ExperimentResult:
         "protocol": asdict(protocol_cfg),
         "replication_seeds": [checker.replication_seeds(r) for r in range(protocol_cfg.replications)],
         "training_seed": opts.seed,
-        "training_steps": {r: _run_steps(Path(r)) for r in sorted(set(run_of.values()))},
+        "training_steps": run_steps,
         "dtype": opts.dtype,
         "device": str(device),
         "hardware": hw,
@@ -536,14 +538,6 @@ def _evaluator_report(ev_path: Path) -> dict[str, Any] | None:
         return None
     report = json.loads(p.read_text(encoding="utf-8"))
     return {k: report[k] for k in ("r_top1", "r_top3", "mm_dist", "fid_two_passes", "epochs", "train_seconds", "preset") if k in report}
-
-
-def _run_steps(run_dir: Path) -> int | None:
-    """The training length a run was configured with (its train_config.json), if it has one."""
-    try:
-        return int(json.loads((run_dir / "train_config.json").read_text(encoding="utf-8"))["config"]["steps"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def training_seconds(run_dir: Path) -> float | None:

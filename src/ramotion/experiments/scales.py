@@ -50,7 +50,8 @@ SCALES: dict[str, Scale] = {
         # (the default model gets 6000): retrained rows compare objectives early in training.
         expected="2-core CPU: ~3 min per retrained variant (500 steps) and 1-3 min of evaluation per row "
         "(3 replications of 128 test pairs, 64 semantic checks); the evaluator once per --out. "
-        "Use --plan to see what will be trained, --replications to trade time for tighter intervals.",
+        "Use --plan to see what will be trained, --replications to trade time for tighter intervals, "
+        "--train-steps 2000 for differences that 500 steps cannot show (~14 min per variant).",
     ),
     "tiny": Scale(
         name="tiny",
