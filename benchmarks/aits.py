@@ -9,6 +9,9 @@ Rows, at 120 and 196 frames:
   MDM-50 (196-pad)  MDM-style baseline as MDM runs it: 50 steps, CFG, every sample padded to 196 frames
   MDM-50 (L)        the same 50-step CFG sampler on L frames (our engine, no padding)
   RAM-20 no REG / REG [46,44] / REG all   the RAM sampler, 20 steps, w_c = 1.5, w_r = 5
+Beside each AITS the benchmark prints the configuration's matmul FLOPs (denoiser rows at
+every step, E_M at REG steps) and their ratio to the 196-padded baseline: at equal
+efficiency no implementation of the same sampler can have a lower time ratio.
 Configurations are timed in interleaved rounds so that load from other processes hits
 them alike. Then the denoiser alone at the REG-all shape (3 rows x L frames) is timed and
 its FLOP/s compared with plain matmuls of exactly its GEMM shapes, in the same run.
@@ -36,7 +39,7 @@ from ramotion.model.config import RAMConfig
 from ramotion.model.ram import RAM
 from ramotion.motion.normalize import Normalizer
 from ramotion.pipeline import RAMPipeline, resolve_dtype
-from ramotion.sampling import MDM_BASELINE, SamplerConfig
+from ramotion.sampling import MDM_BASELINE, SamplerConfig, reg_schedule
 
 PROMPTS = [
     "a person walks forward and then turns around",
@@ -61,20 +64,47 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def denoiser_gemms(cfg: RAMConfig, rows: int, frames: int) -> list[tuple[int, int, int, int]]:
-    """The denoiser's matrix products as (batch, M, K, N): projections, attention, feed-forward."""
-    seq, d, heads = frames + 1, cfg.dim, cfg.heads
+def transformer_gemms(rows: int, seq: int, d: int, heads: int, ff: int, layers: int) -> list[tuple[int, int, int, int]]:
+    """The matrix products of a post-norm transformer encoder as (batch, M, K, N)."""
     tokens = rows * seq
     per_layer = [
         (1, tokens, d, 3 * d),  # QKV projection
         (rows * heads, seq, d // heads, seq),  # Q K^T
         (rows * heads, seq, seq, d // heads),  # softmax(.) V
         (1, tokens, d, d),  # attention output projection
-        (1, tokens, d, cfg.ff),  # feed-forward in
-        (1, tokens, cfg.ff, d),  # feed-forward out
+        (1, tokens, d, ff),  # feed-forward in
+        (1, tokens, ff, d),  # feed-forward out
     ]
-    io = [(1, rows * frames, cfg.feature_dim, d), (1, rows * frames, d, cfg.feature_dim)]
-    return per_layer * cfg.layers + io
+    return per_layer * layers
+
+
+def denoiser_gemms(cfg: RAMConfig, rows: int, frames: int) -> list[tuple[int, int, int, int]]:
+    """The denoiser's matrix products as (batch, M, K, N): projections, attention, feed-forward."""
+    io = [(1, rows * frames, cfg.feature_dim, cfg.dim), (1, rows * frames, cfg.dim, cfg.feature_dim)]
+    return transformer_gemms(rows, frames + 1, cfg.dim, cfg.heads, cfg.ff, cfg.layers) + io
+
+
+def motion_encoder_gemms(cfg: RAMConfig, frames: int) -> list[tuple[int, int, int, int]]:
+    """E_M's matrix products for one sample of `frames` frames (one REG re-encoding)."""
+    io = [(1, frames, cfg.feature_dim, cfg.latent_dim)]
+    return transformer_gemms(1, frames + 1, cfg.latent_dim, cfg.enc_heads, cfg.enc_ff, cfg.enc_layers) + io
+
+
+def sampling_flops(cfg: RAMConfig, sampler: SamplerConfig, frames: int) -> float:
+    """Matmul FLOPs of one batch-1 sample: every step's batched denoiser rows plus E_M at REG steps.
+
+    The language model and E_T run once per sentence in every configuration and are
+    left out, so a ratio of two counts is a lower bound on the ratio of their work.
+    """
+    timesteps = sampler.kept_timesteps(cfg.num_diffusion_steps)
+    use_reg = reg_schedule(sampler.reg_steps, timesteps) if sampler.w_reg != 0 else [False] * len(timesteps)
+    total = 0.0
+    for reg in use_reg:
+        rows = 1 + (sampler.w_cfg != 0) + reg
+        total += gemm_flops(denoiser_gemms(cfg, rows, frames))
+        if reg:
+            total += gemm_flops(motion_encoder_gemms(cfg, frames))
+    return total
 
 
 def gemm_flops(gemms: list[tuple[int, int, int, int]]) -> float:
@@ -164,15 +194,20 @@ def main(argv: list[str] | None = None) -> None:
         base_pad = statistics.mean(times["MDM-50 (196-pad)"])
         base_l = statistics.mean(times["MDM-50 (L)"])
         print(f"\n{frames} frames ({frames / 20:.1f} s), batch 1, AITS over {args.repeats} sentences")
-        print(f"  {'method':<20} {'AITS s':>8} {'min s':>7} {'/MDM-50 196-pad':>16} {'/MDM-50 L':>10}")
+        flops = {name: sampling_flops(pipe.config, cfg, 196 if pad else frames) for name, cfg, pad in CONFIGS}
+        print(f"  {'method':<20} {'AITS s':>8} {'min s':>7} {'/MDM-50 196-pad':>16} {'/MDM-50 L':>10} {'GFLOP':>7} {'FLOP /196-pad':>14}")
         for name, _, _ in CONFIGS:
             mean = statistics.mean(times[name])
-            print(f"  {name:<20} {mean:8.3f} {min(times[name]):7.3f} {mean / base_pad:16.2f} {mean / base_l:10.2f}")
+            print(
+                f"  {name:<20} {mean:8.3f} {min(times[name]):7.3f} {mean / base_pad:16.2f} {mean / base_l:10.2f}"
+                f" {flops[name] / 1e9:7.1f} {flops[name] / flops['MDM-50 (196-pad)']:14.3f}"
+            )
+        print("  (GFLOP: denoiser and E_M matmuls per sentence; a time ratio cannot fall below the FLOP ratio at equal efficiency)")
 
         # The denoiser alone at the REG-all shape: 3 rows (cond, uncond, REG) x L frames.
         rows = 3
         gemms = denoiser_gemms(pipe.config, rows, frames)
-        flops = gemm_flops(gemms)
+        forward_flops = gemm_flops(gemms)
         x = torch.randn(rows, frames, pipe.config.feature_dim, device=device)
         t = torch.full((rows,), 25, device=device, dtype=torch.long)
         z = torch.randn(rows, pipe.config.latent_dim, device=device)
@@ -186,8 +221,8 @@ def main(argv: list[str] | None = None) -> None:
             t_model = time_call(denoise, device, max(5, args.repeats * 3))
         t_plain = plain_matmul_seconds(gemms, device, dtype, max(5, args.repeats * 3))
         print(
-            f"  denoiser, {rows} x {frames} frames: {flops / 1e9:.2f} GFLOP per forward in {t_model * 1e3:.1f} ms = {flops / t_model / 1e9:.1f} GFLOP/s; "
-            f"plain matmuls of the same shapes {flops / t_plain / 1e9:.1f} GFLOP/s -> {t_plain / t_model:.0%} of the matmul rate"
+            f"  denoiser, {rows} x {frames} frames: {forward_flops / 1e9:.2f} GFLOP per forward in {t_model * 1e3:.1f} ms = {forward_flops / t_model / 1e9:.1f} GFLOP/s; "
+            f"plain matmuls of the same shapes {forward_flops / t_plain / 1e9:.1f} GFLOP/s -> {t_plain / t_model:.0%} of the matmul rate"
         )
 
 
