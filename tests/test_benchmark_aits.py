@@ -25,6 +25,7 @@ AITS_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "aits.py"
 
 
 def load_aits():  # noqa: ANN201 - a module loaded from a path
+    """benchmarks/aits.py as a module (benchmarks/ is not a package)."""
     spec = importlib.util.spec_from_file_location("aits_benchmark", AITS_PATH)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
