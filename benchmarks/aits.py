@@ -39,7 +39,7 @@ from ramotion.model.config import RAMConfig
 from ramotion.model.ram import RAM
 from ramotion.motion.normalize import Normalizer
 from ramotion.pipeline import RAMPipeline, resolve_dtype
-from ramotion.sampling import MDM_BASELINE, SamplerConfig, reg_schedule
+from ramotion.sampling import MDM_BASELINE, SamplerConfig
 
 PROMPTS = [
     "a person walks forward and then turns around",
@@ -97,9 +97,8 @@ def sampling_flops(cfg: RAMConfig, sampler: SamplerConfig, frames: int) -> float
     left out, so a ratio of two counts is a lower bound on the ratio of their work.
     """
     timesteps = sampler.kept_timesteps(cfg.num_diffusion_steps)
-    use_reg = reg_schedule(sampler.reg_steps, timesteps) if sampler.w_reg != 0 else [False] * len(timesteps)
     total = 0.0
-    for reg in use_reg:
+    for reg in sampler.reg_flags(timesteps):
         rows = 1 + (sampler.w_cfg != 0) + reg
         total += gemm_flops(denoiser_gemms(cfg, rows, frames))
         if reg:

@@ -30,7 +30,7 @@ from .model.checkpoint import CONFIG_NAME, load_model, load_stats, read_config, 
 from .model.ram import RAM
 from .motion.features import features_to_joints
 from .motion.normalize import Normalizer
-from .sampling import PerSampleNoise, RegSteps, SamplerConfig, lengths_to_mask, reg_schedule, sample
+from .sampling import PerSampleNoise, RegSteps, SamplerConfig, lengths_to_mask, sample
 from .skeleton import Skeleton, skeleton_for_feature_dim
 
 OUTPUT_FORMATS = (".npy", ".bvh", ".mp4", ".gif")
@@ -404,7 +404,7 @@ class RAMPipeline:
         )
         config.validate()
         kept = config.kept_timesteps(self.diffusion.num_steps)  # fail on bad steps / schedules before any work
-        if config.w_reg != 0 and any(reg_schedule(config.reg_steps, kept)) and self.model.motion_encoder is None:
+        if any(config.reg_flags(kept)) and self.model.motion_encoder is None:
             raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
         compute_dtype = resolve_dtype(dtype, self.device) if dtype is not None else self.dtype
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):

@@ -74,6 +74,10 @@ class SamplerConfig:
             raise ValueError(f"steps must be a whole number in 1..{num_steps}, got {self.steps!r}")
         return sampling_timesteps(self.steps, num_steps)
 
+    def reg_flags(self, timesteps: list[int]) -> list[bool]:
+        """One flag per kept timestep: whether REG runs there (nowhere when w_reg is 0)."""
+        return reg_schedule(self.reg_steps, timesteps) if self.w_reg != 0 else [False] * len(timesteps)
+
     def validate(self) -> None:
         """Raise ValueError on weights or options that make no sense."""
         for name in ("w_reg", "w_cfg"):
@@ -122,7 +126,7 @@ def sample(
     """
     config.validate()
     timesteps = config.kept_timesteps(diffusion.num_steps)
-    use_reg = reg_schedule(config.reg_steps, timesteps) if config.w_reg != 0 else [False] * len(timesteps)
+    use_reg = config.reg_flags(timesteps)
     if any(use_reg) and encode_motion is None:
         raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
     if z_text.dim() != 2 or mask.dim() != 2 or z_text.shape[0] != mask.shape[0]:
