@@ -23,3 +23,12 @@ def shared_data() -> Path:
 def h3d_samples(shared_data: Path) -> Path:
     """The folder with the 7 real HumanML3D samples (new_joint_vecs, new_joints, texts)."""
     return shared_data / "humanml3d" / "samples"
+
+
+@pytest.fixture(scope="session")
+def mocap_root() -> Path:
+    """Path to ../shared/data/mocap (Bandai-Namco, HDM05, CMU); skips the test when it is not there."""
+    root = SHARED_DATA / "mocap"
+    if not (root / "NOTICE.md").is_file():
+        pytest.skip(f"real motion capture not found at {root} (set RAMOTION_SHARED_DATA to the shared data folder)")
+    return root

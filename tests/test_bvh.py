@@ -10,7 +10,10 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from ramotion import bvh as B
+from ramotion.mocap import bvh as BF
+from ramotion.mocap import export as BE
+from ramotion.mocap import importing as BI
+from ramotion.mocap import presets as BP
 from ramotion.motion.kinematics import forward_direction, retarget
 from ramotion.rotations import qbetween, qrot
 from ramotion.skeleton import HUMANML3D, KIT
@@ -23,7 +26,7 @@ def rigid_motion(T: int = 40, seed: int = 0) -> np.ndarray:
     (independently of ramotion's FK): smooth random joint rotations, a full turn of the root,
     and a walk. (T, 22, 3)."""
     rng = np.random.default_rng(seed)
-    rest = B.rest_offsets()
+    rest = BE.rest_offsets()
     t = np.linspace(0.0, 1.0, T)[:, None]
     # Smooth local rotation vectors: a random start plus a random drift, up to ~50 degrees.
     rotvec = rng.normal(0, 0.35, (1, 22, 3)) + t[:, :, None] * rng.normal(0, 0.5, (1, 22, 3))
@@ -49,8 +52,8 @@ def test_rest_offsets_are_the_reference_pose(shared_data: Path) -> None:
     face = qbetween(forward_direction(ref[None], HUMANML3D)[0], ref.new_tensor((0.0, 0.0, 1.0)))
     posed = qrot(face.expand(22, 4), ref).numpy()
     bones = np.array([posed[j] - posed[p] if p >= 0 else np.zeros(3) for j, p in enumerate(HUMANML3D.parents)])
-    rest = B.rest_offsets()
-    arms = sorted(B.T_POSE_ARMS)
+    rest = BE.rest_offsets()
+    arms = sorted(BE.T_POSE_ARMS)
     body = [j for j in range(22) if j not in arms]
     np.testing.assert_allclose(rest[body], bones[body], atol=2e-6)
     np.testing.assert_allclose(np.linalg.norm(rest, axis=1), HUMANML3D.bone_lengths, atol=1e-12)
@@ -63,7 +66,7 @@ def test_rest_offsets_are_the_reference_pose(shared_data: Path) -> None:
 def test_arms_overhead_keep_continuous_rotations() -> None:
     """Jumping-jack arms (down -> overhead through the side): each frame the arm moves 4.5 degrees
     and so do the shoulder's BVH rotations (no twist flip, unlike a rest pose with hanging arms)."""
-    rest = B.rest_offsets()
+    rest = BE.rest_offsets()
     pose = np.zeros((22, 3))
     for j, p in enumerate(HUMANML3D.parents):
         if p >= 0:
@@ -76,14 +79,14 @@ def test_arms_overhead_keep_continuous_rotations() -> None:
         d /= np.linalg.norm(d, axis=1, keepdims=True)
         motion[:, el] = motion[:, sh] + d * HUMANML3D.bone_lengths[el]
         motion[:, wr] = motion[:, el] + d * HUMANML3D.bone_lengths[wr]
-    bvh = B.motion_to_bvh(motion, retarget_to_reference=False)
+    bvh = BE.motion_to_bvh(motion, retarget_to_reference=False)
     local_q, _ = bvh.local_transforms()
     for name in ("left_shoulder", "right_shoulder"):
         q = local_q[:, bvh.names.index(name)].numpy()[:, [1, 2, 3, 0]]
         r = Rotation.from_quat(q)
         step = np.degrees((r[1:] * r[:-1].inv()).magnitude())
         assert step.max() < 6.0, (name, step.max())
-    np.testing.assert_allclose(B.bvh_to_joints(bvh)[:, 16:], motion[:, 16:], atol=1e-9)
+    np.testing.assert_allclose(BI.bvh_to_joints(bvh)[:, 16:], motion[:, 16:], atol=1e-9)
 
 
 def test_best_fit_rotation_matches_scipy() -> None:
@@ -91,7 +94,7 @@ def test_best_fit_rotation_matches_scipy() -> None:
     rest = rng.normal(size=(3, 3))
     truth = Rotation.random(5, random_state=2)
     posed = np.stack([truth[i].apply(rest) for i in range(5)]) + rng.normal(0, 0.05, (5, 3, 3))
-    ours = B._best_fit_rotation(torch.as_tensor(rest), torch.as_tensor(posed)).numpy()
+    ours = BE._best_fit_rotation(torch.as_tensor(rest), torch.as_tensor(posed)).numpy()
     for i in range(5):
         ref, _ = Rotation.align_vectors(posed[i], rest)
         np.testing.assert_allclose(ours[i], ref.as_matrix(), atol=1e-9)
@@ -102,16 +105,16 @@ def test_rigid_motion_round_trips_exactly(tmp_path: Path) -> None:
     """A motion built by FK on the reference skeleton comes back from export -> file -> import unchanged."""
     joints = rigid_motion()
     path = tmp_path / "rigid.bvh"
-    B.export_bvh(joints, path)
-    back, fps = B.import_bvh(path)
+    BE.export_bvh(joints, path)
+    back, fps = BI.import_bvh(path)
     err = np.abs(back - joints).max()
     print(f"rigid FK motion: export -> import max error {err:.2e} m")
     assert fps == pytest.approx(20.0)
     assert back.shape == joints.shape
     assert err <= 1e-4
     # In centimetres: the file's numbers scale, the motion does not.
-    B.export_bvh(joints, tmp_path / "cm.bvh", scale=100.0)
-    back_cm, _ = B.import_bvh(tmp_path / "cm.bvh", scale=0.01)
+    BE.export_bvh(joints, tmp_path / "cm.bvh", scale=100.0)
+    back_cm, _ = BI.import_bvh(tmp_path / "cm.bvh", scale=0.01)
     assert np.abs(back_cm - joints).max() <= 1e-4
 
 
@@ -119,7 +122,7 @@ def test_export_is_read_by_the_independent_bvh_package(tmp_path: Path) -> None:
     bvh_pkg = pytest.importorskip("bvh", reason="the `bvh` test dependency is not installed")
     joints = rigid_motion(T=33)
     path = tmp_path / "m.bvh"
-    motion = B.export_bvh(joints, path, fps=20)
+    motion = BE.export_bvh(joints, path, fps=20)
     mocap = bvh_pkg.Bvh(path.read_text())
     names = mocap.get_joints_names()
     assert len(names) == 22 and sorted(names) == sorted(HUMANML3D.joint_names)
@@ -136,10 +139,10 @@ def test_export_is_read_by_the_independent_bvh_package(tmp_path: Path) -> None:
     assert mocap.joint_channels("left_knee") == ["Zrotation", "Xrotation", "Yrotation"]
     assert mocap.joint_parent("left_knee").name == "left_hip"
     assert mocap.joint_parent("left_collar").name == "spine3"
-    np.testing.assert_allclose(mocap.joint_offset("left_elbow"), B.rest_offsets()[18], atol=1e-6)
+    np.testing.assert_allclose(mocap.joint_offset("left_elbow"), BE.rest_offsets()[18], atol=1e-6)
     # Its frame values are the root position and the rotations that our importer reads.
     root = np.array(mocap.frames_joint_channels("pelvis", ["Xposition", "Yposition", "Zposition"]), dtype=float)
-    np.testing.assert_allclose(root, B.bvh_to_joints(motion)[:, 0], atol=1e-6)
+    np.testing.assert_allclose(root, BI.bvh_to_joints(motion)[:, 0], atol=1e-6)
     knee = np.array(mocap.frames_joint_channels("left_knee", ["Zrotation", "Xrotation", "Yrotation"]), dtype=float)
     k = motion.names.index("left_knee")
     np.testing.assert_allclose(knee, motion.values[:, 3 + 3 * k : 6 + 3 * k], atol=1e-6)
@@ -151,9 +154,9 @@ def test_real_samples_round_trip(h3d_samples: Path, tmp_path: Path) -> None:
     for sid in SAMPLES:
         joints = np.load(h3d_samples / "new_joints" / f"{sid}.npy").astype(np.float64)
         path = tmp_path / f"{sid}.bvh"
-        motion = B.export_bvh(joints, path)
-        meant = B.bvh_to_joints(motion)
-        back, _ = B.import_bvh(path)
+        motion = BE.export_bvh(joints, path)
+        meant = BI.bvh_to_joints(motion)
+        back, _ = BI.import_bvh(path)
         err_file = np.abs(back - meant).max()
         dev = np.linalg.norm(back - joints, axis=-1)
         fit = np.linalg.norm(meant - retarget(joints, HUMANML3D).numpy(), axis=-1)
@@ -173,7 +176,7 @@ def test_real_samples_round_trip(h3d_samples: Path, tmp_path: Path) -> None:
                 assert cos.min() > 1 - 1e-9, HUMANML3D.joint_names[j]
 
 
-def _foreign_bvh(motion: B.BVHMotion) -> B.BVHMotion:
+def _foreign_bvh(motion: BF.BVHMotion) -> BF.BVHMotion:
     """The same motion as another tool might write it: other names, XYZ Euler order, centimetres,
     position channels written before the rotations, an extra finger joint and 60 fps."""
     names = [f"mix:{n.title().replace('_', '')}" for n in motion.names]
@@ -192,7 +195,7 @@ def _foreign_bvh(motion: B.BVHMotion) -> B.BVHMotion:
     channels.append(("Zrotation", "Xrotation", "Yrotation"))
     cols.append(np.full((motion.num_frames, 3), 10.0))
     offsets = np.concatenate((motion.offsets * 100.0, [[0.0, -5.0, 2.0]]))
-    return B.BVHMotion(
+    return BF.BVHMotion(
         names=names,
         parents=motion.parents + [wrist],
         offsets=offsets,
@@ -205,7 +208,7 @@ def _foreign_bvh(motion: B.BVHMotion) -> B.BVHMotion:
 
 def test_foreign_bvh_with_joint_map(tmp_path: Path) -> None:
     joints = rigid_motion(T=31)
-    ours = B.motion_to_bvh(joints)
+    ours = BE.motion_to_bvh(joints)
     foreign = _foreign_bvh(ours)
     path = tmp_path / "foreign.bvh"
     path.write_text(foreign.to_text())
@@ -213,17 +216,17 @@ def test_foreign_bvh_with_joint_map(tmp_path: Path) -> None:
     map_path = tmp_path / "map.json"
     map_path.write_text(json.dumps({"joints": mapping, "scale": 0.01}))
 
-    back, fps = B.import_bvh(path, map_path)
+    back, fps = BI.import_bvh(path, map_path)
     assert fps == pytest.approx(60.0)
     np.testing.assert_allclose(back, joints, atol=1e-4)
     # A plain map plus an explicit scale; resampled from 60 to 20 fps (every third frame).
     map_path.write_text(json.dumps(mapping))
-    back20, fps20 = B.import_bvh(path, map_path, scale=0.01, fps=20.0)
+    back20, fps20 = BI.import_bvh(path, map_path, scale=0.01, fps=20.0)
     assert fps20 == 20.0 and back20.shape == (11, 22, 3)
     np.testing.assert_allclose(back20, joints[::3], atol=1e-4)
     # Without a map the names are unknown: one clear error.
-    with pytest.raises(ValueError, match="no joint named pelvis.*joint-name map"):
-        B.import_bvh(path)
+    with pytest.raises(ValueError, match="lacks: pelvis.*Pass a joint map"):
+        BI.import_bvh(path)
     # End Sites can be mapped as "<joint>_End".
     positions, names = foreign.joint_positions(include_end_sites=True)
     assert names[-1] == "mix:LeftHandIndex1_End"
@@ -244,10 +247,10 @@ def test_bad_joint_maps(tmp_path: Path, mapping: str, message: str) -> None:
     path = tmp_path / "map.json"
     path.write_text(mapping)
     with pytest.raises(ValueError, match=message):
-        B.load_joint_map(path)
+        BP.load_joint_map(path)
 
 
-GOOD = B.motion_to_bvh(rigid_motion(T=3)).to_text()
+GOOD = BE.motion_to_bvh(rigid_motion(T=3)).to_text()
 
 
 @pytest.mark.parametrize(
@@ -269,7 +272,7 @@ GOOD = B.motion_to_bvh(rigid_motion(T=3)).to_text()
 )
 def test_bad_bvh_text(text: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        B.parse_bvh(text, "x.bvh")
+        BF.parse_bvh(text, "x.bvh")
 
 
 def test_export_refuses_bad_input_and_leaves_no_file(tmp_path: Path) -> None:
@@ -278,21 +281,21 @@ def test_export_refuses_bad_input_and_leaves_no_file(tmp_path: Path) -> None:
     bad[2, 3, 1] = np.nan
     out = tmp_path / "out.bvh"
     with pytest.raises(ValueError, match="NaN or infinite"):
-        B.export_bvh(bad, out)
+        BE.export_bvh(bad, out)
     with pytest.raises(ValueError, match="at least 2 frames"):
-        B.export_bvh(joints[:1], out)
+        BE.export_bvh(joints[:1], out)
     with pytest.raises(ValueError, match="HumanML3D 22-joint skeleton only"):
-        B.export_bvh(np.zeros((5, 21, 3)), out, skeleton=KIT)
+        BE.export_bvh(np.zeros((5, 21, 3)), out, skeleton=KIT)
     with pytest.raises(ValueError, match="fps must be a positive number"):
-        B.export_bvh(joints, out, fps=0.0)
+        BE.export_bvh(joints, out, fps=0.0)
     collapsed = joints.copy()
     collapsed[3, 4] = collapsed[3, 1]
     with pytest.raises(ValueError, match="joints left_hip and left_knee coincide in frame 3"):
-        B.export_bvh(collapsed, out)
+        BE.export_bvh(collapsed, out)
     no_facing = joints.copy()  # both hips in one place, both shoulders in one place: no left-right axis
     no_facing[2, 2], no_facing[2, 17] = no_facing[2, 1], no_facing[2, 16]
     with pytest.raises(ValueError, match="facing direction is undefined in frame 2"):
-        B.export_bvh(no_facing, out)
+        BE.export_bvh(no_facing, out)
     with pytest.raises(FileNotFoundError):
-        B.export_bvh(joints, tmp_path / "missing" / "out.bvh")
+        BE.export_bvh(joints, tmp_path / "missing" / "out.bvh")
     assert list(tmp_path.iterdir()) == []

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ramotion.bvh import read_bvh, rest_offsets
+from ramotion.mocap.bvh import read_bvh
+from ramotion.mocap.export import rest_offsets
 from ramotion.cli import main
 from ramotion.motion import features_to_joints, joints_to_features
 from ramotion.motion.loading import load_motion, motion_from_array
@@ -233,7 +234,7 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
         ("export", "GOOD", "nowhere/o.bvh", [], "does not exist"),
         ("export", "GOOD", "o.bvh", ["--scale", "-1"], "--scale must be a positive number"),
         ("import-bvh", "junk.bvh", "o.npy", [], "bad BVH file"),
-        ("import-bvh", "junk.npy", "o.npy", [], "expected a .bvh input file"),
+        ("import-bvh", "junk.npy", "o.npy", [], "expected a .bvh or .bvh.gz input file"),
         ("import-bvh", "missing.bvh", "o.npy", [], "no such file"),
         ("import-bvh", "GOODBVH", "o.txt", [], "expected one of .npy"),
         ("import-bvh", "GOODBVH", "o.npy", ["--joint-map", "missing.json"], "no such file"),

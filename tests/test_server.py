@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from ramotion.bvh import import_bvh
+from ramotion.mocap.importing import import_bvh
 from ramotion.pipeline import RAMPipeline
 from ramotion.server import LOOPBACK_HOSTS, ServerLimits, create_app
 from ramotion.server.store import SampleStore

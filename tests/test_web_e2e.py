@@ -160,7 +160,7 @@ def test_generate_watch_and_download(page, server_url: str, pipe: RAMPipeline, t
     assert download.suggested_filename.endswith("_seed7.bvh")
     path = tmp_path / download.suggested_filename
     download.save_as(path)
-    from ramotion.bvh import import_bvh
+    from ramotion.mocap.importing import import_bvh
 
     joints, fps = import_bvh(path)  # (T, 22, 3)
     assert fps == 20.0 and joints.shape == (80, 22, 3)  # 4 s at 20 fps (the page's default length)

@@ -154,7 +154,7 @@ class Motion:
                 raise ValueError(f"npy content must be 'joints' or 'features', got {npy!r}")
             save_npy(out, self.joints if npy == "joints" else self.features.astype(np.float32))
         elif suffix == ".bvh":
-            from .bvh import export_bvh
+            from .mocap.export import export_bvh
 
             export_bvh(self.joints, out, self.skeleton, fps=self.fps)
         else:

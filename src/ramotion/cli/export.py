@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bvh import bvh_to_joints, export_bvh
+    from ..mocap.export import export_bvh
+    from ..mocap.importing import bvh_to_joints
     from ..motion.loading import load_motion
 
     src = input_path(args.input)

@@ -20,13 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
             "22 HumanML3D joint positions, (T, 22, 3) float32, y up, metres."
         ),
     )
-    p.add_argument("input", help="input .bvh file")
+    p.add_argument("input", help="input .bvh or .bvh.gz file")
     p.add_argument("-o", "--output", required=True, help="output .npy file")
     p.add_argument(
         "--joint-map",
         default=None,
-        help='JSON mapping each HumanML3D joint name to a BVH joint name: {"pelvis": "Hips", ...}, '
-        'or {"joints": {...}, "scale": 0.01}; End Sites are named "<joint>_End"',
+        help="a built-in skeleton preset (bandai-namco, hdm05, cmu-bvh) or a JSON joint map "
+        '({"joints": {"pelvis": "Hips", ...}, "scale": 0.01, "up": "y"}; see docs/mocap.md); '
+        'End Sites are named "<joint>_End". Default: ramotion\'s own joint names',
     )
     p.add_argument("--scale", type=float, default=None, help="multiply positions by this (default: the map's, else 1)")
     p.add_argument("--fps", type=float, default=None, help="resample to this frame rate (default: keep the file's)")
@@ -34,14 +35,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..bvh import import_bvh
     from ..io_utils import save_npy
+    from ..mocap.importing import import_bvh
+    from ..mocap.presets import PRESETS
 
     src = input_path(args.input)
-    if src.suffix.lower() != ".bvh":
-        raise UserError(f"expected a .bvh input file, got {src}")
+    if not src.name.lower().endswith((".bvh", ".bvh.gz")):
+        raise UserError(f"expected a .bvh or .bvh.gz input file, got {src}")
     out = checked_output(args.output, (".npy",))
-    joint_map = input_path(args.joint_map) if args.joint_map is not None else None
+    joint_map = args.joint_map
+    if joint_map is not None and joint_map not in PRESETS:
+        joint_map = input_path(joint_map)
     if args.fps is not None and not (0 < args.fps <= 1000):
         raise UserError(f"--fps must be above 0 and at most 1000, got {args.fps:g}")
     if args.scale is not None and not (0 < args.scale < float("inf")):

@@ -2,7 +2,7 @@
 
 A `.npy` holds either features, (T, 263) HumanML3D or (T, 251) KIT-ML, or joint
 positions, (T, 22, 3) or (T, 21, 3); which one is decided by the shape. A `.bvh` is
-read with `ramotion.bvh.import_bvh` (ramotion's own joint names). Anything else is
+read with `ramotion.mocap.importing.import_bvh` (ramotion's own joint names). Anything else is
 refused with one line that names the problem.
 """
 
@@ -114,7 +114,7 @@ def load_motion(path: str | os.PathLike) -> LoadedMotion:
     """Load a `.npy` (features or joints) or a ramotion `.bvh` as joint positions."""
     p = Path(path)
     if p.suffix.lower() == ".bvh":
-        from ..bvh import import_bvh
+        from ..mocap.importing import import_bvh
 
         joints, fps = import_bvh(p)
         return LoadedMotion(joints=joints, skeleton=HUMANML3D, kind="bvh", fps=fps)
