@@ -212,7 +212,8 @@ def test_mirror_name_clash_is_refused(few_joints: dict[str, np.ndarray], tmp_pat
 
 
 def test_cli_build_from_bvh_and_json_lines(h3d_samples: Path, tmp_path: Path) -> None:
-    from ramotion.bvh import export_bvh, import_bvh
+    from ramotion.mocap.export import export_bvh
+    from ramotion.mocap.importing import import_bvh
 
     src = tmp_path / "bvh"
     src.mkdir()

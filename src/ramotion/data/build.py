@@ -43,6 +43,7 @@ import numpy as np
 from ..io_utils import save_npy, write_text
 from ..motion.features import features_to_joints, joints_to_features
 from ..motion.mirror import mirror_caption, mirror_joints
+from ..motion.resample import resample
 from ..motion.normalize import compute_stats
 from ..skeleton import Skeleton, get_skeleton
 from .layout import ALL_SPLITS, CaptionLine, Layout, write_captions, write_split
@@ -71,6 +72,9 @@ class BuildItem:
     fps: float  # resampled to the skeleton's fps (20 for HumanML3D)
     captions: list[CaptionSpec]
     split: str | None = None  # force "train"/"val"/"test"; None = seeded random
+    # Captions of the mirrored copy M<id>. None: the captions with "left" and "right"
+    # swapped. Sources with labels caption the mirror from the mirrored label instead.
+    mirror_captions: list[CaptionSpec] | None = None
 
 
 @dataclass
@@ -122,27 +126,6 @@ class _Record:
 # ----------------------------------------------------------------------------- pieces
 
 
-def resample(joints: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
-    """Resample (T, J, 3) joints from `fps` to `target_fps` by linear interpolation (scipy).
-
-    The output covers the same duration: frames at k / target_fps for k = 0 .. floor((T-1) *
-    target_fps / fps). Linear rather than cubic so that resting feet do not overshoot.
-    """
-    if fps <= 0 or not np.isfinite(fps):
-        raise ValueError(f"fps must be a positive number, got {fps}")
-    joints = np.asarray(joints, dtype=np.float64)
-    if abs(fps - target_fps) < 1e-9:
-        return joints
-    from scipy.interpolate import make_interp_spline
-
-    t_src = np.arange(len(joints)) / fps
-    n = int(np.floor((len(joints) - 1) * target_fps / fps + 1e-9)) + 1
-    if len(joints) < 2 or n < 2:
-        raise ValueError(f"motion of {len(joints)} frames at {fps} fps is too short to resample to {target_fps} fps")
-    t_dst = np.arange(n) / target_fps
-    return make_interp_spline(t_src, joints, k=1, axis=0)(t_dst)
-
-
 def _validate_item(item: BuildItem, sk: Skeleton) -> None:
     """Raise ValueError naming the item and its problem."""
     if not isinstance(item.id, str) or not _ID.match(item.id):
@@ -158,10 +141,10 @@ def _validate_item(item: BuildItem, sk: Skeleton) -> None:
         raise ValueError(f"item {item.id}: {len(j)} frames at {item.fps:g} fps give fewer than 2 frames at {sk.fps:g} fps")
     if item.split is not None and item.split not in ("train", "val", "test"):
         raise ValueError(f"item {item.id}: split must be 'train', 'val', 'test' or None, got {item.split!r}")
-    if not item.captions:
+    if not item.captions or (item.mirror_captions is not None and not item.mirror_captions):
         raise ValueError(f"item {item.id}: no captions")
     duration = (len(j) - 1) / item.fps
-    for c in item.captions:
+    for c in item.captions + (item.mirror_captions or []):
         if not c.text or not c.text.strip():
             raise ValueError(f"item {item.id}: empty caption")
         if "#" in c.text:
@@ -172,11 +155,11 @@ def _validate_item(item: BuildItem, sk: Skeleton) -> None:
             raise ValueError(f"item {item.id}: caption span ends at {c.end} s, after the motion ({duration:.3f} s)")
 
 
-def _caption_lines(captions: list[CaptionSpec], tagger, mirrored: bool) -> list[CaptionLine]:  # noqa: ANN001
+def _caption_lines(captions: list[CaptionSpec], tagger, swap_sides: bool) -> list[CaptionLine]:  # noqa: ANN001
     out = []
     for c in captions:
         text = " ".join(c.text.split())  # one line, single spaces
-        if mirrored:
+        if swap_sides:
             text = mirror_caption(text)
         out.append(CaptionLine(caption=text, tokens=tagger(text), start=float(c.start), end=float(c.end)))
     return out
@@ -204,7 +187,9 @@ def _process(root: str, item: BuildItem, cfg: _Config) -> _Record:
     joints = resample(item.joints, item.fps, sk.fps)  # (T', J, 3)
     frames = _write_motion(layout, item.id, joints, sk, cfg.retarget, _caption_lines(item.captions, tagger, False))
     if cfg.mirror:
-        _write_motion(layout, f"M{item.id}", mirror_joints(joints, sk), sk, cfg.retarget, _caption_lines(item.captions, tagger, True))
+        own = item.mirror_captions is not None
+        lines = _caption_lines(item.mirror_captions if own else item.captions, tagger, swap_sides=not own)
+        _write_motion(layout, f"M{item.id}", mirror_joints(joints, sk), sk, cfg.retarget, lines)
     return _Record(item.id, item.split, frames, len(item.captions), False)
 
 
