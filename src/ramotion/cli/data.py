@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--captions", required=True, help="CSV (header: id,caption[,start,end][,split]) or JSON lines with those keys")
     b.add_argument("--out", required=True, help="dataset folder to write")
     b.add_argument("--fps", type=float, help="frame rate of the .npy joint files (required for .npy; BVH files carry theirs)")
-    b.add_argument("--joint-map", help="JSON map from ramotion joint names to BVH joint names (see ramotion.bvh)")
+    b.add_argument("--joint-map", help="JSON map from ramotion joint names to BVH joint names (see ramotion.mocap.presets)")
     b.add_argument("--scale", type=float, help="multiply BVH positions by this to get metres")
     b.add_argument("--skeleton", default="humanml3d", choices=("humanml3d", "kit"), help="target skeleton (default: %(default)s; kit needs --no-retarget)")
     b.add_argument("--seed", type=int, default=0, help="seed of the random splits (default: %(default)s)")
@@ -57,6 +57,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--split", default="train", help="split file whose motions to use, or '*' for every file (default: %(default)s)")
     s.add_argument("--evaluator", action="store_true", help="write eval_mean.npy/eval_std.npy (root and contact groups / 25)")
     s.set_defaults(func=run_stats)
+
+    from .data_mocap import register as register_build_mocap
+
+    register_build_mocap(dsub)
+
+    m = dsub.add_parser(
+        "merge",
+        help="merge datasets into one training set with a weight per source",
+        description="Merge complete datasets of one feature size into --out. Ids get a prefix per source "
+        "(<prefix><id>; mirrors M<id> become M<prefix><id>). A source's WEIGHT multiplies how often each of its "
+        "motions is drawn relative to the other sources' motions: its train ids are listed round(WEIGHT / smallest "
+        "weight) times in train.txt (val/test/all/train_val are plain unions). Mean/Std are recomputed over the "
+        "unique motions of the merged train split (repeats do not weight them). Files are hard-linked where "
+        "possible; the merge is written to a temporary folder and renamed into place when complete.",
+    )
+    m.add_argument("sources", nargs="+", metavar="SRC[:WEIGHT]", help="dataset folder, optionally with a positive weight (default 1)")
+    m.add_argument("--out", required=True, help="dataset folder to write")
+    m.add_argument("--prefix", action="append", metavar="NAME",
+                   help="id prefix of a source, once per source in order (default: folder name + '_'; '' keeps the ids)")  # fmt: skip
+    m.add_argument("--skeleton", choices=("humanml3d", "kit"), help="default: from the size of the sources' Mean.npy")
+    m.add_argument("--stats-split", default="train", choices=("train", "train_val", "all"), help="split whose unique motions give Mean/Std (default: %(default)s)")
+    m.add_argument("--copy", action="store_true", help="copy files instead of hard-linking them")
+    m.add_argument("--force", action="store_true", help="replace an existing dataset in --out")
+    m.set_defaults(func=run_merge)
 
 
 # ----------------------------------------------------------------------------- check
@@ -182,7 +206,7 @@ def run_build(args: argparse.Namespace) -> int:
             if path.suffix.lower() == ".bvh":
                 if n_joints != 22:
                     raise UserError(f"{path}: BVH import gives HumanML3D joints; use --skeleton humanml3d")
-                from ..bvh import import_bvh
+                from ..mocap.importing import import_bvh
 
                 joints, fps = import_bvh(path, args.joint_map, scale=args.scale)
             else:
@@ -218,4 +242,52 @@ def run_build(args: argparse.Namespace) -> int:
     )
     if summary.too_short or summary.too_long:
         print(f"warning: {summary.too_short} motions are shorter and {summary.too_long} longer than the loader keeps; it will skip them", file=sys.stderr)
+    return 0
+
+
+# ----------------------------------------------------------------------------- merge
+
+
+def _parse_source(spec: str) -> tuple[str, float]:
+    """SRC[:WEIGHT] -> (path, weight); a path that exists as given keeps any ':' in it."""
+    path, sep, tail = spec.rpartition(":")
+    if not sep or Path(spec).exists():
+        return spec, 1.0
+    try:
+        weight = float(tail)
+    except ValueError:
+        raise UserError(f"{spec}: the weight after ':' must be a number, got {tail!r}") from None
+    if not path:
+        raise UserError(f"{spec}: no dataset folder before ':'")
+    return path, weight
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """Merge the sources into --out and print motions, repeats and train shares per source."""
+    from ..data.merge import merge_datasets
+
+    parsed = [_parse_source(s) for s in args.sources]
+    prefixes = args.prefix or [None] * len(parsed)
+    if len(prefixes) != len(parsed):
+        raise UserError(f"--prefix was given {len(prefixes)} times for {len(parsed)} sources; give it once per source, in order, or not at all")
+    try:
+        summary = merge_datasets(
+            args.out,
+            [(path, weight, prefix) for (path, weight), prefix in zip(parsed, prefixes)],
+            skeleton=args.skeleton,
+            force=args.force,
+            link=not args.copy,
+            stats_split=args.stats_split,
+            progress=sys.stderr.isatty(),
+        )
+    except FileExistsError as exc:
+        raise UserError(str(exc).replace("force=True (--force)", "--force")) from None
+    print(f"merged {len(summary.sources)} datasets into {summary.root} ({summary.linked} files linked, {summary.copied} copied) in {summary.seconds:.1f} s")
+    print(summary.table())
+    print(
+        f"splits: train {summary.splits['train']} lines ({summary.unique_train} motions), val {summary.splits['val']}, test {summary.splits['test']}; "
+        f"Mean/Std over the {summary.stats_motions} unique motions of {summary.stats_split}"
+    )
+    for w in summary.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     return 0
