@@ -103,7 +103,7 @@ def test_cli_build_refuses_to_overwrite_without_force(built: Path, sample_inputs
 def test_cli_build_errors(sample_inputs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = ["data", "build", "--joints", str(sample_inputs / "joints"), "--out", str(tmp_path / "o")]
     assert main(base + ["--captions", str(sample_inputs / "captions.csv")]) == 2
-    assert "--fps is required for .npy joint files" in capsys.readouterr().err
+    assert "--fps is required for .npy and .amc files" in capsys.readouterr().err
     partial = tmp_path / "partial.csv"
     partial.write_text("id,caption\n000000,a kick\n")
     assert main(base + ["--captions", str(partial), "--fps", "20"]) == 2

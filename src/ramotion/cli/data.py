@@ -34,11 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "seeded train/val/test splits, word/POS tokens (spaCy when installed, else ramotion's rule tagger), "
         "and Mean/Std over the train split and its mirrors.",
     )
-    b.add_argument("--joints", required=True, help="folder of <id>.npy (T, 22, 3) joint positions in metres, y up, or <id>.bvh files")
+    b.add_argument("--joints", required=True, help="folder of <id>.npy (T, 22, 3) joint positions in metres, y up, or <id>.bvh(.gz) / <id>.amc(.gz) mocap files")
     b.add_argument("--captions", required=True, help="CSV (header: id,caption[,start,end][,split]) or JSON lines with those keys")
     b.add_argument("--out", required=True, help="dataset folder to write")
-    b.add_argument("--fps", type=float, help="frame rate of the .npy joint files (required for .npy; BVH files carry theirs)")
-    b.add_argument("--joint-map", help="JSON map from ramotion joint names to BVH joint names (see ramotion.mocap.presets)")
+    b.add_argument("--fps", type=float, help="frame rate of the .npy and .amc files (required for them; BVH files carry theirs)")
+    b.add_argument("--asf", help="the ASF skeleton of the .amc files")
+    b.add_argument("--joint-map", help="skeleton preset (bandai-namco, hdm05, cmu-bvh) or JSON joint map for the mocap files (see docs/mocap.md)")
     b.add_argument("--scale", type=float, help="multiply BVH positions by this to get metres")
     b.add_argument("--skeleton", default="humanml3d", choices=("humanml3d", "kit"), help="target skeleton (default: %(default)s; kit needs --no-retarget)")
     b.add_argument("--seed", type=int, default=0, help="seed of the random splits (default: %(default)s)")
@@ -158,17 +159,23 @@ def read_caption_table(path: str | Path) -> dict[str, list[dict]]:
     return out
 
 
+MOTION_SUFFIXES = (".npy", ".bvh", ".bvh.gz", ".amc", ".amc.gz")
+
+
 def _motion_files(folder: Path) -> dict[str, Path]:
+    """id -> motion file (.npy joints, BVH or AMC, optionally gzipped) in a folder."""
     if not folder.is_dir():
         raise UserError(f"joints folder not found: {folder}")
     files: dict[str, Path] = {}
     for f in sorted(folder.iterdir()):
-        if f.suffix.lower() in (".npy", ".bvh"):
-            if f.stem in files:
-                raise UserError(f"two motion files for id {f.stem} in {folder}: {files[f.stem].name} and {f.name}")
-            files[f.stem] = f
+        suffix = next((x for x in MOTION_SUFFIXES if f.name.lower().endswith(x)), None)
+        if suffix is not None:
+            stem = f.name[: -len(suffix)]
+            if stem in files:
+                raise UserError(f"two motion files for id {stem} in {folder}: {files[stem].name} and {f.name}")
+            files[stem] = f
     if not files:
-        raise UserError(f"no .npy or .bvh files in {folder}")
+        raise UserError(f"no .npy, .bvh(.gz) or .amc(.gz) files in {folder}")
     return files
 
 
@@ -192,8 +199,8 @@ def run_build(args: argparse.Namespace) -> int:
     orphans = [i for i in captions if i not in files]
     if orphans:
         print(f"warning: {len(orphans)} captioned ids have no motion file in {args.joints} and are left out: {', '.join(orphans[:5])}", file=sys.stderr)
-    if any(f.suffix.lower() == ".npy" for f in files.values()) and args.fps is None:
-        raise UserError("--fps is required for .npy joint files (their frame rate)")
+    if any(f.name.lower().endswith((".npy", ".amc", ".amc.gz")) for f in files.values()) and args.fps is None:
+        raise UserError("--fps is required for .npy and .amc files (their frame rate)")
 
     n_joints = get_skeleton(args.skeleton).num_joints
 
@@ -203,12 +210,12 @@ def run_build(args: argparse.Namespace) -> int:
             splits = {r["split"] for r in rows}
             if len(splits) > 1:
                 raise UserError(f"id {motion_id}: its caption rows name different splits {sorted(map(str, splits))}")
-            if path.suffix.lower() == ".bvh":
+            if path.suffix.lower() != ".npy":
                 if n_joints != 22:
-                    raise UserError(f"{path}: BVH import gives HumanML3D joints; use --skeleton humanml3d")
-                from ..mocap.importing import import_bvh
+                    raise UserError(f"{path}: mocap import gives HumanML3D joints; use --skeleton humanml3d")
+                from ..mocap.importing import import_motion
 
-                joints, fps = import_bvh(path, args.joint_map, scale=args.scale)
+                joints, fps = import_motion(path, args.joint_map, asf=args.asf, source_fps=args.fps, scale=args.scale)
             else:
                 joints = np.load(path, allow_pickle=False)
                 fps = args.fps
