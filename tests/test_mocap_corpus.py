@@ -103,8 +103,14 @@ def test_verbatim_humanml3d_captions_are_kept(mocap_root: Path) -> None:
 def test_held_out_pairs_are_only_in_test(mocap_root: Path) -> None:
     clips = C.list_clips(mocap_root, ("bandai-namco",))
     splits = C.assign_take_splits(clips, seed=0)
-    held = [c for c in clips if (c.id.split("_")[0], c.label.action, c.label.style) in C.HELD_OUT]
-    assert len(held) >= 5 * 20 - 60  # each dataset-2 pair has ~40 takes, dataset-1 pairs one
+    held = [c for c in clips if C.is_held_out(c.id.split("_")[0], c.label)]
+    # Each dataset-2 pair has ~40 takes, dataset-1 pairs one; sided pairs come with their mirror image.
+    assert len(held) >= 5 * 40 - 80
+    pairs = {(c.label.action, c.label.style) for c in held}
+    assert ("raise-up-right-hand", "elderly") in pairs and ("walk-turn-left", "youthful") in pairs
+    # No training take, mirrored, becomes a held-out pair.
+    train = [c for c in clips if c.split is None and splits[c.take] != "test"]
+    assert not any(C.is_held_out(c.id.split("_")[0], c.label.mirrored()) for c in train)
     assert all(c.split == "test" for c in held)
     rest = [splits[c.take] for c in clips if c.split is None]
     shares = {s: rest.count(s) / len(rest) for s in ("train", "val", "test")}

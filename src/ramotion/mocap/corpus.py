@@ -17,7 +17,10 @@ Decisions (docs/mocap.md repeats them for users):
   1 take in 10 of theirs to val; mm, tr test). CMU: HumanML3D's own split of each segment.
 - Held-out compositions: whole (action, style) pairs of Bandai-Namco are kept out of
   training and validation (all their takes go to test), listed in
-  `held_out_compositions.json`, as the procedural corpus does.
+  `held_out_compositions.json` and as a split file `held_out.txt` (with mirrors), as the
+  procedural corpus does. A pair with a side is held out with its mirror image
+  (raise-up-left-hand x elderly with raise-up-right-hand x elderly): otherwise the mirrored
+  copies of the training takes would teach the held-out pair.
 - Captions: `captions_per_motion` paraphrases from the label grammar (`mocap.captions`);
   the 15 CMU segments with real HumanML3D captions keep those, verbatim. A mirrored copy
   is captioned from the mirrored *label* (wave-left-hand -> wave-right-hand), except the
@@ -73,6 +76,11 @@ ATTRIBUTION = {
 }
 
 
+def is_held_out(dataset: str, label: MotionLabel) -> bool:
+    """Whether a Bandai-Namco label (of dataset "bn1"/"bn2") is a held-out pair or its mirror image."""
+    return any((dataset, lab.action, lab.style) in HELD_OUT for lab in (label, label.mirrored()))
+
+
 @dataclass
 class Clip:
     """One take (or one HumanML3D segment of a CMU take) to import."""
@@ -113,8 +121,9 @@ def _bandai_clips(root: Path) -> list[Clip]:
             except (json.JSONDecodeError, KeyError, IndexError, TypeError, ValueError) as exc:
                 raise MocapFormatError(f"{meta_path}: bad label file ({exc!r})") from None
             take = path.name.removesuffix(".bvh.gz").removeprefix(prefix)  # <content>_<style>_<take>
-            held = (f"bn{n}", action, style) in HELD_OUT
-            clips.append(Clip(f"bn{n}_{take}", "bandai-namco", path, MotionLabel("bandai-namco", action, style), take=f"bn{n}_{take}", split="test" if held else None))
+            label = MotionLabel("bandai-namco", action, style)
+            held = is_held_out(f"bn{n}", label)
+            clips.append(Clip(f"bn{n}_{take}", "bandai-namco", path, label, take=f"bn{n}_{take}", split="test" if held else None))
     return clips
 
 
@@ -313,8 +322,19 @@ def build_mocap_corpus(
         shutil.rmtree(partial)
     summary = build_dataset(partial, items(), seed=seed, force=force and not resume, resume=resume, workers=workers, progress=progress, tagger=tagger, total=len(clips))
     result = MocapSummary(build=summary, root=out, rows=rows)
-    held = {"+".join(p[1:]) + f" ({p[0]})": sorted(r["id"] for r in rows if (r["id"].split("_")[0], r["action"], r["style"]) == p) for p in HELD_OUT}
+    held_rows = [r for r in rows if r["source"] == "bandai-namco" and is_held_out(r["id"].split("_")[0], MotionLabel("bandai-namco", r["action"], r["style"]))]
+    held = {
+        "pairs": [list(p) for p in HELD_OUT],
+        "ids": {
+            f"{a}+{st} ({d})": sorted(
+                r["id"] for r in held_rows
+                if r["id"].startswith(d + "_") and r["style"] == st and r["action"] in (a, MotionLabel("bandai-namco", a, st).mirrored().action)
+            )
+            for d, a, st in HELD_OUT
+        },
+    }  # fmt: skip
     write_text(partial / "held_out_compositions.json", json.dumps(held, indent=1))
+    write_text(partial / "held_out.txt", "".join(f"{i}\n{'M' + i}\n" for i in sorted(r["id"] for r in held_rows)))
     write_text(partial / "mocap_summary.json", json.dumps({"rows": rows, "splits": summary.splits, "hours": summary.hours}, indent=0))
     write_text(partial / "mocap_summary.md", result.markdown())
     write_text(partial / "mocap.json", json.dumps({
