@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ramotion.experiments.default_model import FULL, MAX_WEIGHT_MB, TINY, check_weight_size, choose_guidance, weights_megabytes
+from ramotion.experiments.default_model import FULL, MAX_WEIGHT_MB, TINY, TINY_MOCAP, check_weight_size, choose_guidance, weights_megabytes
 from ramotion.experiments.model_card import MODEL_CARD_NAME, TEMPLATE, render_model_card
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,7 +26,8 @@ def test_full_build_settings_fit_the_limits():
     from ramotion.train.config import resolve_config
 
     cfg = resolve_config(dict(FULL.train))
-    assert cfg.preset == "small" and cfg.variant == "ours" and cfg.steps == 6000
+    assert cfg.preset == "small" and cfg.variant == "ours" and cfg.steps == 8000
+    assert FULL.corpus == "mocap" and TINY.corpus == "synth" and len(FULL.gif_prompts) == 6
     from ramotion.model import RAM
 
     params = sum(p.numel() for p in RAM(cfg.model).parameters())
@@ -59,6 +60,19 @@ def test_choose_guidance_on_validation_rows():
         choose_guidance([])
 
 
+def test_choose_guidance_with_realism():
+    def row(wr, wc, fid, accel, skate):
+        return {"w_reg": wr, "w_cfg": wc, "metrics": {"fid": {"mean": fid, "ci95": 0.0}}, "realism": {"ratios": {"acceleration": accel, "skating": skate}}}
+
+    # The best FID is jittery (acceleration 2.4x real): the best FID among realistic settings wins.
+    rows = [row(0, 0, 3.0, 1.2, 1.1), row(5, 0, 1.0, 2.4, 1.0), row(2.5, 0, 2.0, 1.4, 0.8)]
+    assert choose_guidance(rows) == {"w_reg": 2.5, "w_cfg": 0}
+    # Too smooth counts as unrealistic too (1 / 0.5 = 2 > 1.5).
+    assert choose_guidance([row(0, 0, 3.0, 1.2, 1.1), row(5, 0, 1.0, 0.5, 1.0)]) == {"w_reg": 0, "w_cfg": 0}
+    # None realistic: the one closest to real.
+    assert choose_guidance([row(0, 0, 3.0, 3.0, 1.1), row(5, 0, 1.0, 2.0, 1.9)]) == {"w_reg": 5, "w_cfg": 0}
+
+
 def _info() -> dict:
     stat = {"mean": 0.4321, "ci95": 0.0123, "values": [0.4321]}
     metrics = {k: stat for k in ("fid", "r_top1", "r_top2", "r_top3", "mm_dist", "diversity")}
@@ -66,7 +80,7 @@ def _info() -> dict:
            "held_out": {"checked": 20, "passed": 12, "accuracy": 0.6}, "per_action": {"walk": {"checked": 50, "passed": 37, "accuracy": 0.74}}}  # fmt: skip
     return {
         "built": "2026-01-01 00:00 UTC", "version": "0.1.0",
-        "corpus": {"motions": 2000, "seed": 0, "hours": 3.5, "splits": {"train": 3000, "val": 200, "test": 800}, "held_out_pairs": 12},
+        "corpus": {"kind": "synth", "motions": 2000, "seed": 0, "hours": 3.5, "splits": {"train": 3000, "val": 200, "test": 800}, "held_out_pairs": 12},
         "train": {"preset": "small", "variant": "ours", "overrides": {"steps": 6000}, "steps": 6000, "batch_size": 16},
         "model": {"enc_layers": 2, "latent_dim": 128, "layers": 4, "dim": 128, "text_model": "all-MiniLM-L6-v2"},
         "params": 1_260_000, "train_seconds": 3540.0, "hardware": "a CPU (2 cores)", "weights_mb": 5.06, "limit_mb": 25.0,
@@ -89,7 +103,32 @@ def test_model_card_is_filled_from_the_measured_numbers():
     info = _info()
     info["chosen"] = {"w_reg": 0.0, "w_cfg": 0.0}
     assert "REG off, **w_r = 0, w_c = 0**" in render_model_card(info)
-    assert set(TEMPLATE.get_identifiers()) >= {"w_reg", "w_cfg", "sem_held", "rebuild", "train_minutes"}
+    assert set(TEMPLATE.get_identifiers()) >= {"w_reg", "w_cfg", "licence", "rebuild", "train_minutes"}
+    assert "Licence of the weights: MIT" in card
+
+
+def test_mocap_model_card_names_the_data_licence_and_realism():
+    info = _info()
+    info["semantic"] = {}
+    info["corpus"] = {"kind": "mocap", "seed": 0, "hours": 8.3, "splits": {"train": 5194, "val": 602, "test": 1170}, "held_out_pairs": 5,
+                      "mocap": {"motions": 3483, "hours": 4.2, "per_source": {"bandai-namco": 3119, "hdm05": 288, "cmu": 76},
+                                "attribution": {"bandai-namco": "Bandai-Namco ... CC BY-NC 4.0", "cmu": "CMU ..."},
+                                "held_out": [["bn2", "raise-up-left-hand", "elderly"]]}}  # fmt: skip
+    real = {"acceleration": 3.5, "skating": 0.08}
+    info["mocap"] = {
+        "realism": {"real": real, "real_motions": 1170, "prompts": 29,
+                    "models": {"default model": {"metrics": {"acceleration": 4.2, "skating": 0.1}, "s_per_sentence": 0.2}}},
+        "held_out": {"ground truth": info["test"]["ground truth"], "default model": info["test"]["default model"]},
+        "style": {"walk": {"styles": {"elderly": {"real_clips": 30, "frames": 120, "prompts": [], "real": {"speed": 0.8}, "default model": {"speed": 0.7}},
+                                      "active": {"real_clips": 30, "frames": 120, "prompts": [], "real": {"speed": 1.4}, "default model": {"speed": 1.2}}},
+                          "spearman": {"default model": {"speed": 1.0}}}},
+    }  # fmt: skip
+    info["sweep"][0]["realism"] = {"ratios": {"acceleration": 1.2, "skating": 1.25}}
+    card = render_model_card(info)
+    assert "$" not in card
+    for text in ("non-commercial use only (CC BY-NC 4.0)", "bandai-namco 3119", "raise-up-left-hand × elderly", "## Realism against real motion",
+                 "| acceleration", "1.2", "## Style steering", "Spearman", "### Held-out (action, style) pairs", "| 1.2 | 1.25 |"):  # fmt: skip
+        assert text in card, text
 
 
 def test_build_script_tiny(tmp_path, monkeypatch, capsys):
@@ -134,6 +173,22 @@ def test_build_script_tiny(tmp_path, monkeypatch, capsys):
     assert "$ ramotion" not in out  # no command ran again
     info2 = json.loads((work / "build_report.json").read_text())
     assert info2["test"] == info["test"] and all(c.endswith("# found finished") for c in info2["commands"])
+
+
+@pytest.mark.shared
+def test_build_tiny_on_real_mocap(tmp_path, monkeypatch, mocap_root):
+    """The build on 8 clips per mocap source: realism in the sweep, the mocap sections of the card."""
+    from ramotion.experiments.default_model import build_default_model
+
+    monkeypatch.setenv("RAMOTION_CACHE", str(tmp_path / "cache"))
+    settings = __import__("dataclasses").replace(TINY_MOCAP, mocap_root=str(mocap_root))
+    info = build_default_model(tmp_path / "work", tmp_path / "model", settings, progress=False)
+    assert [c.split()[1] for c in info["commands"]] == ["data", "train", "evaluator"]
+    assert all(r["realism"]["ratios"]["acceleration"] > 0 for r in info["sweep"])
+    assert info["chosen"] == choose_guidance(info["sweep"])
+    assert set(info["corpus"]["mocap"]["per_source"]) == {"bandai-namco", "hdm05", "cmu"}
+    card = (tmp_path / "model" / MODEL_CARD_NAME).read_text()
+    assert "non-commercial" in card and "## Realism against real motion" in card
 
 
 def test_validated_examples_keep_only_prompts_that_pass(tmp_path):

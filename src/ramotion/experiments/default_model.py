@@ -1,8 +1,15 @@
 """Rebuild the bundled default model: corpus -> training -> evaluator -> guidance sweep on
 validation -> test evaluation -> save_pretrained into the package -> model card.
 
-    python scripts/build_default_model.py                  # ~70 min on 2 idle CPU cores, writes src/ramotion/assets/default_model
+    python scripts/build_default_model.py                  # the real mocap corpus; ~1.5 h on 2 idle CPU cores
     python scripts/build_default_model.py --tiny --work /tmp/b   # seconds; writes /tmp/b/default_model
+
+The corpus (`BuildSettings.corpus`): "mocap", the real capture of ../shared/data/mocap
+through `ramotion data build-mocap` (the default since the model must move like a person);
+"synth", the procedural corpus (the earlier default, and the tiny test build); or "mixed",
+both merged with per-source weights. With mocap in the corpus, realism (joint acceleration
+and foot skating against the real validation motions) is part of the guidance rule, and the
+test report adds realism, the held-out (action, style) pairs and style steering.
 
 Synthesis, training and the evaluator run through the `ramotion` command line itself
 (the commands are recorded in the model card); the sweep and the test evaluation use the
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,9 +33,12 @@ from .runner import MODEL_FILES, cached_value, files_digest, fingerprint, hardwa
 
 MAX_WEIGHT_MB = 25.0
 GUIDANCE_GRID: tuple[tuple[float, float], ...] = tuple((wr, wc) for wr in (0.0, 2.5, 5.0) for wc in (0.0, 1.5, 2.5))
+REALISM_LIMIT = 1.5  # a setting is realistic when its acceleration and skating are within 1.5x of real
+REALISM_KEYS = ("acceleration", "skating")
 SELECTION_RULE = (
     "highest semantic accuracy (rounded to 0.01), ties broken by the lower FID; "
-    "without programs in the corpus, the lowest FID"
+    "without programs in the corpus, the lowest FID among the settings whose joint acceleration and foot "
+    f"skating are within {REALISM_LIMIT:g}x of the real validation motions (none: the setting closest to real)"
 )
 
 
@@ -35,12 +46,18 @@ SELECTION_RULE = (
 class BuildSettings:
     """Everything that decides what the build makes."""
 
-    motions: int = 2000
+    corpus: str = "mocap"  # mocap | synth | mixed
+    mocap_root: str = "../shared/data/mocap"
+    mocap_limit: int | None = None  # clips per mocap source (None: all)
+    mix_weights: tuple[float, float] = (1.0, 1.0)  # (mocap, synth) sampling weights for "mixed"
+    motions: int = 2000  # procedural motions (synth, mixed)
     corpus_seed: int = 0
     workers: int = 2
-    # `ramotion train --config` file contents: the small CPU preset, trained ~1 h on 2 cores.
-    # Measured: 2.7 steps/s on 2 idle cores (43 min); 1.26 M parameters (5 MB).
-    train: dict[str, Any] = field(default_factory=lambda: {"preset": "small", "steps": 6000, "log_every": 50, "val_every": 500, "ckpt_every": 500})
+    # `ramotion train --config` file contents: the small CPU preset (1.26 M parameters, 5 MB).
+    # Measured on 2 cores (Xeon with AMX): 3 steps/s in fp32, 0.84x that in bf16 autocast at
+    # this size; a 5.4 M-parameter model (dim 256, 6 layers) ran 0.5 (fp32) / 0.6 (bf16)
+    # steps/s at batch 32, too slow for this build's time on these CPUs.
+    train: dict[str, Any] = field(default_factory=lambda: {"preset": "small", "steps": 8000, "log_every": 50, "val_every": 500, "ckpt_every": 500})
     evaluator_args: tuple[str, ...] = ("--preset", "small", "--epochs", "20")
     grid: tuple[tuple[float, float], ...] = GUIDANCE_GRID
     val_protocol: dict[str, Any] = field(default_factory=lambda: {"replications": 3, "max_samples": 128, "diversity_times": 100})
@@ -51,14 +68,28 @@ class BuildSettings:
     test_semantic_motions: int | None = None
     generation_batch: int = 64
     gif_prompts: tuple[str, ...] = ("a person walks forward then waves with the left hand", "a person jumps twice and then turns left")
+    # Mocap measurements: realism prompts per action on validation (sweep) and test; style samples.
+    realism_val_per_action: int = 3
+    realism_test_per_action: int = 8
+    style_samples: int = 8
     # Example prompts for the web page: test-split captions the chosen setting gets right.
     example_candidates: int = 48  # test motions of one or two actions tried
     example_seeds: int = 3  # a prompt counts as validated only when every seed passes the checker
     example_keep: int = 8
 
 
-FULL = BuildSettings()
+FULL = BuildSettings(
+    gif_prompts=(
+        "a person walks forward",
+        "an elderly person walks forward slowly",
+        "someone walks forward like an exhausted person",
+        "a person waves with the right hand happily",
+        "a person raises both hands",
+        "a person jumps forward",
+    ),
+)
 TINY = BuildSettings(
+    corpus="synth",
     motions=100,
     workers=1,
     train={"preset": "tiny", "steps": 3, "log_every": 3, "val_every": 3, "ckpt_every": 3},
@@ -73,7 +104,12 @@ TINY = BuildSettings(
     example_candidates=3,
     example_seeds=1,
     example_keep=2,
+    realism_val_per_action=1,
+    realism_test_per_action=1,
+    style_samples=1,
 )
+# The tiny build on a few clips of the real mocap (tests with ../shared/data).
+TINY_MOCAP = dataclasses.replace(TINY, corpus="mocap", mocap_limit=40, evaluator_args=("--preset", "small", "--epochs", "1", "--batch-size", "8"))
 
 
 def weights_megabytes(folder: str | Path) -> float:
@@ -91,10 +127,34 @@ def check_weight_size(folder: str | Path, limit_mb: float = MAX_WEIGHT_MB) -> fl
     return size
 
 
+def realism_distance(row: dict[str, Any]) -> float | None:
+    """The worst of max(ratio, 1/ratio) over REALISM_KEYS of a sweep row's realism ratios to real (None: not measured)."""
+    ratios = (row.get("realism") or {}).get("ratios")
+    if not ratios:
+        return None
+    worst = 1.0
+    for k in REALISM_KEYS:
+        r = ratios.get(k)
+        if r is None or not r > 0:
+            return float("inf")
+        worst = max(worst, r, 1.0 / r)
+    return worst
+
+
 def choose_guidance(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The sweep row chosen by SELECTION_RULE. Each row: {"w_reg", "w_cfg", "metrics": {"fid": {"mean"}}, "semantic"?}."""
+    """The sweep row chosen by SELECTION_RULE. Each row: {"w_reg", "w_cfg", "metrics": {"fid": {"mean"}},
+    "semantic"?, "realism"?: {"ratios": {metric: generated / real}}}."""
     if not rows:
         raise ValueError("the guidance sweep is empty")
+    has_semantic = any(r.get("semantic") for r in rows)
+    distances = [realism_distance(r) for r in rows]
+    if not has_semantic and all(d is not None for d in distances):
+        realistic = [r for r, d in zip(rows, distances) if d <= REALISM_LIMIT]
+        if realistic:
+            best = min(realistic, key=lambda r: r["metrics"]["fid"]["mean"])
+        else:
+            best = min(zip(rows, distances), key=lambda rd: (rd[1], rd[0]["metrics"]["fid"]["mean"]))[0]
+        return {"w_reg": best["w_reg"], "w_cfg": best["w_cfg"]}
 
     def key(r: dict[str, Any]) -> tuple[float, float]:
         sem = ((r.get("semantic") or {}).get("overall") or {}).get("accuracy")
@@ -125,6 +185,46 @@ def _corpus_done(root: Path, motions: int, seed: int) -> bool:
     return info.get("motions") == motions and info.get("seed") == seed and (root / "Mean.npy").is_file()
 
 
+def _mocap_done(root: Path, settings: BuildSettings) -> bool:
+    meta = root / "mocap.json"
+    if not meta.is_file() or not (root / "Mean.npy").is_file():
+        return False
+    info = json.loads(meta.read_text(encoding="utf-8"))
+    return info.get("seed") == settings.corpus_seed and info.get("limit") == settings.mocap_limit
+
+
+def _build_corpus(settings: BuildSettings, work: Path, commands: list[str], quiet: list[str]) -> Path:
+    """Build (or find built) the corpus `settings.corpus` under `work`; returns the training root."""
+    if settings.corpus not in ("mocap", "synth", "mixed"):
+        raise ValueError(f"unknown corpus {settings.corpus!r}: choose mocap, synth or mixed")
+    synth, mocap = work / "synth", work / "mocap"
+    if settings.corpus in ("synth", "mixed"):
+        root = work / "corpus" if settings.corpus == "synth" else synth
+        if not _corpus_done(root, settings.motions, settings.corpus_seed):
+            _cli(["synth", "--motions", str(settings.motions), "--seed", str(settings.corpus_seed), "--out", str(root), "--workers", str(settings.workers), "--force", *quiet], commands)
+        else:
+            commands.append(f"ramotion synth --motions {settings.motions} --seed {settings.corpus_seed} --out {root} --workers {settings.workers}{FOUND_FINISHED}")
+        if settings.corpus == "synth":
+            return root
+    root = work / "corpus" if settings.corpus == "mocap" else mocap
+    args = ["data", "build-mocap", "--mocap", settings.mocap_root, "--out", str(root), "--seed", str(settings.corpus_seed), "--workers", str(settings.workers)]
+    args += ["--limit", str(settings.mocap_limit)] if settings.mocap_limit is not None else []
+    if not _mocap_done(root, settings):
+        _cli([*args, "--force"], commands)
+    else:
+        commands.append(f"ramotion {' '.join(args)}{FOUND_FINISHED}")
+    if settings.corpus == "mocap":
+        return root
+    mixed = work / "corpus"
+    w_mocap, w_synth = settings.mix_weights
+    merge = ["data", "merge", "--out", str(mixed), f"{mocap}:{w_mocap:g}", f"{synth}:{w_synth:g}", "--prefix", "mocap_", "--prefix", "synth_"]
+    if not (mixed / ".ramotion_merge.json").is_file():
+        _cli([*merge, "--force"], commands)
+    else:
+        commands.append(f"ramotion {' '.join(merge)}{FOUND_FINISHED}")
+    return mixed
+
+
 def _protocol_text(cfg: Any, pairs: int) -> str:
     return (
         f"{cfg.replications} replication(s) of {pairs} (caption, motion) pairs in batches of {cfg.batch_size}, "
@@ -140,13 +240,17 @@ def build_default_model(
     limit_mb: float = MAX_WEIGHT_MB,
     rebuild_command: str = "python scripts/build_default_model.py",
     progress: bool = True,
+    compare_with: str | Path | None = None,
 ) -> dict[str, Any]:
     """Build the default model under `work` and save it (with MODEL_CARD.md) to `dest`
-    (default: the package's assets/default_model). Returns the info the card was made from."""
+    (default: the package's assets/default_model). Returns the info the card was made from.
+    compare_with: a model folder measured beside the new one (realism, style, speed) in the card."""
     import torch
 
     from ..evaluation.data import EvalDataset
+    from ..data.layout import Layout
     from ..evaluation.evaluator import T2MEvaluator
+    from ..evaluation.mocap_suite import TimedGenerator, all_ids, clean, is_mirror, realism_suite, style_steering
     from ..evaluation.protocol import GT_ROW, Protocol, ProtocolConfig, pipeline_generator
     from ..evaluation.semantic import semantic_accuracy
     from ..pipeline import DEFAULT_MODEL_DIR, RAMPipeline
@@ -156,15 +260,12 @@ def build_default_model(
     work = Path(work)
     dest = Path(dest) if dest is not None else DEFAULT_MODEL_DIR
     work.mkdir(parents=True, exist_ok=True)
-    corpus, run, ev_dir = work / "corpus", work / "run", work / "evaluator"
+    run, ev_dir = work / "run", work / "evaluator"
     commands: list[str] = []
     quiet = [] if progress else ["--quiet"]
 
-    # 1. The procedural corpus (fixed seed: the same bytes every time).
-    if not _corpus_done(corpus, settings.motions, settings.corpus_seed):
-        _cli(["synth", "--motions", str(settings.motions), "--seed", str(settings.corpus_seed), "--out", str(corpus), "--workers", str(settings.workers), "--force", *quiet], commands)
-    else:
-        commands.append(f"ramotion synth --motions {settings.motions} --seed {settings.corpus_seed} --out {corpus} --workers {settings.workers}{FOUND_FINISHED}")
+    # 1. The corpus (fixed seeds: the same bytes every time).
+    corpus = _build_corpus(settings, work, commands, quiet)
 
     # 2. Training, through `ramotion train` with a config file.
     from ..train.config import resolve_config
@@ -199,6 +300,27 @@ def build_default_model(
     pipe = RAMPipeline.from_pretrained(run, device=device)
     identity = {"model": files_digest(run, MODEL_FILES), "evaluator": files_digest(ev_dir)}
     has_programs = (corpus / "programs").is_dir()
+    has_mocap = (corpus / "mocap.json").is_file() or (corpus / "sources" / "mocap_" / "mocap.json").is_file()
+    layout = Layout.of(corpus)
+
+    def realism(split: str, sampler: dict[str, Any], per_action: int, name: str, out: Path, others: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Realism against the split's real motions (cached): {"metrics", "real", "ratios", ...} of `name`
+        and of each model in `others` ({name: pipeline}) with the same prompts and seeds."""
+        fp = fingerprint({**identity, "split": split, "sampler": sampler, "per_action": per_action, "others": sorted(others or {})})
+        path = out / "realism" / f"{name.replace(' ', '_')}.json"
+        found = cached_value(path, fp)
+        if found is None:
+            gens = {name: TimedGenerator(pipe, settings.generation_batch, sampler)}
+            gens.update({k: TimedGenerator(p, settings.generation_batch, {}) for k, p in (others or {}).items()})
+            suite = realism_suite(layout, split, gens, per_action=per_action, seed=0)
+            found = {
+                "real": suite["real"], "real_motions": suite["real_motions"], "prompts": len(suite["prompts"]),
+                "models": {k: {key: v[key] for key in ("metrics", "sentences", "frames", "wall_s", "s_per_sentence")} for k, v in suite["models"].items()},
+            }  # fmt: skip
+            save_cached_value(path, fp, clean(found))
+        mine = found["models"][name]["metrics"]
+        ratios = {k: (mine[k] / found["real"][k] if found["real"].get(k) else None) for k in mine if mine[k] is not None}
+        return {**found, "metrics": mine, "ratios": ratios}
 
     def evaluate(split: str, protocol: dict[str, Any], semantic_motions: int | None, sampler: dict[str, Any] | None, name: str, out: Path) -> dict[str, Any]:
         """Protocol metrics (+ semantic accuracy) of one sampler setting (None: ground truth) on a split, cached."""
@@ -227,6 +349,8 @@ def build_default_model(
     for wr, wc in settings.grid:
         sampler = {"steps": 20, "w_reg": wr, "w_cfg": wc, "reg_steps": "all" if wr else "none"}
         row = evaluate("val", settings.val_protocol, settings.val_semantic_motions, sampler, f"w_r={wr:g}_w_c={wc:g}", work / "sweep")
+        if has_mocap:
+            row["realism"] = realism("val", sampler, settings.realism_val_per_action, f"w_r={wr:g}_w_c={wc:g}", work / "sweep")
         sweep.append({"w_reg": wr, "w_cfg": wc, **row})
     chosen = choose_guidance(sweep)
     chosen_sampler = {"steps": 20, "w_reg": chosen["w_reg"], "w_cfg": chosen["w_cfg"], "reg_steps": "all" if chosen["w_reg"] else "none"}
@@ -234,10 +358,43 @@ def build_default_model(
     # 5. The test split: ground truth and the chosen setting, under the same protocol and seeds.
     gt = evaluate("test", settings.test_protocol, settings.test_semantic_motions, None, GT_ROW, work / "test")
     model = evaluate("test", settings.test_protocol, settings.test_semantic_motions, chosen_sampler, "default model", work / "test")
+    mocap_report: dict[str, Any] = {}
+    if has_mocap:
+        # Realism (new beside the model in `compare_with`, same prompts and seeds), the held-out
+        # (action, style) pairs, and style steering.
+        others = {"old model": RAMPipeline.from_pretrained(compare_with, device=device)} if compare_with is not None else {}
+        mocap_report["realism"] = realism("test", chosen_sampler, settings.realism_test_per_action, "default model", work / "test", others)
+        held_ok = layout.split("held_out").is_file() and layout.split("held_out").read_text().split()
+        if held_ok:  # the protocol needs one whole batch of usable pairs
+            pcfg = ProtocolConfig(**settings.test_protocol)
+            held_ok = EvalDataset(corpus, "held_out").num_batches(pcfg.batch_size, pcfg.max_samples) > 0
+        if held_ok:
+            mocap_report["held_out"] = {
+                GT_ROW: evaluate("held_out", settings.test_protocol, None, None, GT_ROW, work / "held_out")["metrics"],
+                "default model": evaluate("held_out", settings.test_protocol, None, chosen_sampler, "default model", work / "held_out")["metrics"],
+            }
+        fp = fingerprint({**identity, "sampler": chosen_sampler, "samples": settings.style_samples, "others": sorted(others)})
+        style_path = work / "test" / "style.json"
+        style = cached_value(style_path, fp)
+        if style is None:
+            gens = {"default model": TimedGenerator(pipe, settings.generation_batch, chosen_sampler)}
+            gens.update({k: TimedGenerator(p, settings.generation_batch, {}) for k, p in others.items()})
+            originals = [i for i in all_ids(layout) if not is_mirror(i)]
+            style = {a: style_steering(layout, originals, gens, a, settings.style_samples, 0) for a in ("walk", "wave-right-hand")}
+            save_cached_value(style_path, fp, clean(style))
+        mocap_report["style"] = style
 
     # 6. Example prompts that the chosen setting demonstrably handles (for the web page).
     examples = []
-    if has_programs:
+    if has_mocap and not has_programs:
+        ex_path = work / "examples.json"
+        ex_fp = fingerprint({**identity, "sampler": chosen_sampler, "seeds": settings.example_seeds, "keep": settings.example_keep, "rule": "evaluator"})
+        examples = cached_value(ex_path, ex_fp)
+        if examples is None:
+            gen = pipeline_generator(pipe, batch_size=settings.generation_batch, **chosen_sampler)
+            examples = evaluator_examples(corpus, gen, evaluator, seeds=settings.example_seeds, keep=settings.example_keep)
+            save_cached_value(ex_path, ex_fp, examples)
+    elif has_programs:
         ex_path = work / "examples.json"
         ex_fp = fingerprint({**identity, "sampler": chosen_sampler, "candidates": settings.example_candidates, "seeds": settings.example_seeds})
         examples = cached_value(ex_path, ex_fp)
@@ -254,10 +411,25 @@ def build_default_model(
     pipe.save_pretrained(dest)
     size = check_weight_size(dest, limit_mb)
     model_cfg = pipe.config.to_dict()
-    synth_meta = json.loads((corpus / "synth.json").read_text(encoding="utf-8"))
-    held = json.loads((corpus / "held_out_compositions.json").read_text(encoding="utf-8")) if (corpus / "held_out_compositions.json").is_file() else {"pairs": []}
     splits = {s: len((corpus / f"{s}.txt").read_text().split()) for s in ("train", "val", "test")}
     frames = sum(int(v) for v in _feature_frames(corpus))
+    corpus_info: dict[str, Any] = {"kind": settings.corpus, "hours": frames / 20.0 / 3600.0, "splits": splits, "seed": settings.corpus_seed}
+    actions: list[str] = []
+    for meta_dir in (corpus, work / "synth"):
+        if (meta_dir / "synth.json").is_file():
+            corpus_info["motions"] = json.loads((meta_dir / "synth.json").read_text(encoding="utf-8"))["motions"]
+            actions += sorted(ACTIONS)
+    for meta_dir in (corpus, work / "mocap"):
+        if (meta_dir / "mocap.json").is_file():
+            meta = json.loads((meta_dir / "mocap.json").read_text(encoding="utf-8"))
+            rows = json.loads((meta_dir / "mocap_summary.json").read_text(encoding="utf-8"))["rows"]
+            corpus_info["mocap"] = {
+                "motions": len(rows), "hours": sum(r["seconds"] for r in rows) / 3600.0, "attribution": meta["attribution"],
+                "held_out": meta["held_out"], "per_source": {k: sum(r["source"] == k for r in rows) for k in meta["sources"]},
+            }  # fmt: skip
+            actions += sorted({r["action"] for r in rows if not r["action"].startswith("cmu:")}) + ["CMU's 63 HumanML3D segments (basketball, dance, playground, ...)"]
+    held_file = corpus / "held_out_compositions.json"
+    corpus_info["held_out_pairs"] = len(json.loads(held_file.read_text(encoding="utf-8"))["pairs"]) if held_file.is_file() else 0
     from .. import __version__
 
     pcfg_val = ProtocolConfig(**sweep[0]["protocol"])
@@ -265,7 +437,7 @@ def build_default_model(
     info: dict[str, Any] = {
         "built": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "version": __version__,
-        "corpus": {"motions": synth_meta["motions"], "seed": synth_meta["seed"], "hours": frames / 20.0 / 3600.0, "splits": splits, "held_out_pairs": len(held["pairs"])},
+        "corpus": corpus_info,
         "train": {"preset": cfg.preset, "variant": cfg.variant, "overrides": {k: v for k, v in settings.train.items() if k != "preset"}, "steps": cfg.steps, "batch_size": cfg.batch_size},
         "model": model_cfg,
         "params": sum(p.numel() for p in pipe.model.parameters()),
@@ -280,11 +452,17 @@ def build_default_model(
         "test_protocol": _protocol_text(pcfg_test, model["pairs"]),
         "test": {GT_ROW: gt["metrics"], "default model": model["metrics"]},
         "semantic": {GT_ROW: gt["semantic"], "default model": model["semantic"]} if has_programs else {},
-        "actions": sorted(ACTIONS),
+        "actions": actions,
+        "mocap": mocap_report,
         "max_seconds": pipe.config.max_frames / 20.0,
         "examples": examples,
-        "example_rule": f"test-split captions of one or two actions ({settings.example_candidates} tried); kept when all "
-        f"{settings.example_seeds} seeds pass the checker at the program's length",
+        "example_rule": (
+            f"test-split captions of one or two actions ({settings.example_candidates} tried); kept when all "
+            f"{settings.example_seeds} seeds pass the checker at the program's length"
+            if has_programs
+            else f"the first caption of one validation motion per action; kept when, for all {settings.example_seeds} seeds, "
+            "the evaluator ranks the prompt among the 3 closest of all candidate prompts to the generated motion"
+        ),
         "rebuild": rebuild_command,
         "commands": commands,
         "wall_seconds": None,
@@ -353,6 +531,46 @@ def validated_examples(
         if ok and (key not in found or len(caption) < len(found[key]["prompt"])):
             found[key] = {"prompt": caption, "actions": list(key), "seconds": frames / float(program.fps)}
     return sorted(found.values(), key=lambda e: len(e["prompt"]))[:keep]
+
+
+def evaluator_examples(corpus: Path, generator: Any, evaluator: Any, *, seeds: int = 3, keep: int = 8, top: int = 3) -> list[dict[str, Any]]:
+    """Prompts the model demonstrably handles, for a corpus without programs (real mocap).
+
+    Candidates: the first caption of one validation original per action (the action read from
+    the id). Each is generated with `seeds` seeds at that motion's length; a prompt is kept
+    when, for every seed, the evaluator ranks it among the `top` candidate prompts closest to
+    the generated motion (retrieval among the candidates, as R-Precision does in a batch).
+    Returns up to `keep`, one per action, best rank first: {"prompt", "actions", "seconds"}.
+    """
+    import numpy as np
+    import torch
+
+    from ..data.layout import Layout, read_captions, read_split
+    from ..data.tagging import get_tagger
+    from ..evaluation.mocap_suite import action_of, is_mirror
+
+    layout = Layout.of(corpus)
+    first: dict[str, str] = {}
+    for i in sorted(read_split(layout.split("val"))):
+        if not is_mirror(i) and action_of(i) not in first:
+            first[action_of(i)] = i
+    if len(first) < 2:
+        return []
+    _, tagger = get_tagger("auto")
+    cands = [(a, i, read_captions(layout.text(i))[0].caption, int(np.load(layout.features(i), mmap_mode="r").shape[0])) for a, i in sorted(first.items())]
+    with torch.no_grad():
+        texts = evaluator.embed_captions([tagger(c) for _, _, c, _ in cands])  # (N, E)
+        worst = []
+        for k, (_, _, caption, frames) in enumerate(cands):
+            feats = generator([caption] * seeds, [frames] * seeds, list(range(seeds)))
+            motion = torch.as_tensor(np.stack([np.asarray(f, dtype=np.float32)[:frames] for f in feats]))
+            emb = evaluator.embed_motion(motion, torch.full((seeds,), frames))  # (S, E)
+            dist = torch.cdist(emb, texts)  # (S, N)
+            ranks = (dist < dist[:, k : k + 1]).sum(dim=1)  # 0 = the prompt itself is the closest
+            worst.append(int(ranks.max()))
+    kept = [(r, c) for r, c in zip(worst, cands) if r < top]
+    kept.sort(key=lambda rc: (rc[0], len(rc[1][2])))
+    return [{"prompt": c[2], "actions": [c[0]], "seconds": c[3] / 20.0, "rank": r} for r, c in kept[:keep]]
 
 
 def _feature_frames(root: Path) -> list[int]:

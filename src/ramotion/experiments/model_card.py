@@ -21,14 +21,16 @@ TEMPLATE = Template("""\
 # ramotion default model
 
 The model `ramotion generate` uses when no `--model` is given: a RAM model (spec §3-§6)
-trained by `ramotion train` on the project's procedural corpus. It exists so that text ->
-motion works offline right after `pip install`; it is **not** the paper's HumanML3D model.
+trained by `ramotion train` on $data_short. It exists so that text -> motion works offline
+right after `pip install`; it is **not** the paper's HumanML3D model.
+
+**Licence of the weights: $licence**
 
 | | |
 |---|---|
 | built | $built with ramotion $version |
-| data | `ramotion synth`: $motions procedural motions (seed $corpus_seed) + mirrors, $hours h; splits $splits |
-| held-out compositions | $held_pairs action pairs never seen together in training (their motions are in test) |
+| data | $data_row |
+| held-out compositions | $held_row |
 | preset | `$preset` ($variant objective) with: $overrides |
 | architecture | E_T/E_M: $enc_layers layers of $latent_dim; D: $layers layers of $dim; $params parameters |
 | text model | $text_model (frozen) |
@@ -36,6 +38,7 @@ motion works offline right after `pip install`; it is **not** the paper's HumanM
 | weights | $weights_mb MB (limit $limit_mb MB) |
 | sampling | 20 steps, $reg_text, **w_r = $w_reg, w_c = $w_cfg** (chosen on the validation split, below; stored in config.json under `extra.sampler`) |
 
+$data_section
 ## Guidance weights, chosen on the validation split
 
 Each (w_r, w_c) was evaluated on the **validation** split ($val_protocol); the rule: $rule.
@@ -46,35 +49,18 @@ $sweep_table
 ## Test split
 
 $test_protocol. Evaluator: the project-trained T2M evaluator of `ramotion evaluator train`
-(its numbers are not comparable with published ones, which use the official evaluator
-on HumanML3D).
+on the same corpus (its numbers are not comparable with published ones, which use the
+official evaluator on HumanML3D).
 
 $test_table
-
-### Semantic accuracy (procedural checker, test split)
-
-Each generated motion is checked against the ground-truth program of its caption by the
-corpus's geometric checker; "held-out compositions" are test motions whose action pair
-never occurred together in training. Pass rates with 95% Wilson intervals:
-all actions $sem_all, seen compositions $sem_seen, held-out compositions $sem_held.
-
-$semantic_table
-
+$mocap_section$semantic_section
 ## Example prompts it handles
 
 $examples_text
 
 ## What it cannot do
 
-- It knows only the corpus's $num_actions actions ($actions), alone or in sequences of
-  up to three, performed by one stick-figure skeleton. Anything else (sitting on a chair,
-  dancing, climbing stairs, object interaction, styles, emotions) is out of distribution
-  and comes out as the nearest known action or a blend of several.
-- Captions in training come from templates; free-form prompts work best when they
-  use the corpus's words ("walks forward", "waves with the left hand", "jumps", "turns left").
-- At most $max_seconds s of motion per prompt (HumanML3D skeleton, 20 fps).
-- It is small and was trained for $train_minutes min on a CPU: expect jitter and foot sliding;
-  FID and R-Precision above are measured with an evaluator trained on the same corpus.
+$limits
 
 ## Rebuild
 
@@ -95,38 +81,166 @@ def _fmt(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _num(x: Any) -> str:
+    return "—" if x is None or not isinstance(x, (int, float)) or x != x else f"{x:.3g}"
+
+
 def sweep_table(rows: list[dict[str, Any]], chosen: dict[str, Any]) -> str:
-    """The validation sweep: one row per (w_r, w_c) with FID, R@1 and semantic accuracy."""
-    lines = ["| w_r | w_c | FID ↓ | R@1 ↑ | semantic acc. ↑ | |", "|---|---|---|---|---|---|"]
+    """The validation sweep: one row per (w_r, w_c) with FID, R@1, semantic accuracy and realism ratios."""
+    realism = any(r.get("realism") for r in rows)
+    extra = " accel. / real | skating / real |" if realism else ""
+    lines = ["| w_r | w_c | FID ↓ | R@1 ↑ | semantic acc. ↑ |" + extra + " |", "|---|---|---|---|---|" + ("---|---|" if realism else "") + "---|"]
     for r in rows:
         m = r["metrics"]
         pick = "**chosen**" if (r["w_reg"], r["w_cfg"]) == (chosen["w_reg"], chosen["w_cfg"]) else ""
         sem = semantic_cell((r.get("semantic") or {}).get("overall"))
-        lines.append(f"| {_fmt(r['w_reg'])} | {_fmt(r['w_cfg'])} | {m['fid']['mean']:.3f}±{m['fid']['ci95']:.3f} | {m['r_top1']['mean']:.3f}±{m['r_top1']['ci95']:.3f} | {sem} | {pick} |")
+        cells = ""
+        if realism:
+            ratios = (r.get("realism") or {}).get("ratios") or {}
+            cells = f" {_num(ratios.get('acceleration'))} | {_num(ratios.get('skating'))} |"
+        lines.append(f"| {_fmt(r['w_reg'])} | {_fmt(r['w_cfg'])} | {m['fid']['mean']:.3f}±{m['fid']['ci95']:.3f} | {m['r_top1']['mean']:.3f}±{m['r_top1']['ci95']:.3f} | {sem} |{cells} {pick} |")
     return "\n".join(lines)
 
 
 def examples_text(examples: list[dict[str, Any]], rule: str) -> str:
     """The validated example prompts (the web page shows them), or a sentence saying there are none."""
     if not examples:
-        return "None validated (the corpus has no programs, or no tried prompt passed on every seed)."
+        return "None validated (no tried prompt passed on every seed)."
     lines = [f"Chosen as {rule}; `ramotion serve` offers them as examples.", ""]
     lines += [f"- \"{e['prompt']}\" ({', '.join(e['actions'])}; {e['seconds']:.1f} s)" for e in examples]
     return "\n".join(lines)
 
 
+def realism_table(realism: dict[str, Any]) -> str:
+    """Realism metrics of each model beside the real motions, with ratios."""
+    from ..evaluation.realism import ratio_table
+
+    models = {k: v["metrics"] for k, v in realism["models"].items()}
+    return ratio_table(models, realism["real"])
+
+
+def style_section(style: dict[str, Any]) -> str:
+    """Per-style real vs generated means and Spearman's rho, for walking and waving."""
+    from ..evaluation.mocap_suite import style_table
+
+    out = []
+    for action, block in style.items():
+        if not block.get("styles"):
+            continue
+        names = [k for k in next(iter(block["styles"].values())) if k not in ("real_clips", "frames", "prompts", "real")]
+        what = "walking speed (m/s) and stride (m)" if action == "walk" else "right wrist's vertical range (m)"
+        out += [f"**{action}**: {what} per Bandai-Namco style, real clips beside generated motions:", "", style_table(block, names), ""]
+    return "\n".join(out)
+
+
+def _mocap_section(info: dict[str, Any]) -> str:
+    mocap = info.get("mocap") or {}
+    if not mocap:
+        return ""
+    parts = ["", "### Held-out (action, style) pairs", ""]
+    if mocap.get("held_out"):
+        parts += ["The test motions of the pairs never seen in training (with their mirror images), same protocol:", "", markdown_table(mocap["held_out"]), ""]
+    else:
+        parts += ["(none in this corpus)", ""]
+    r = mocap["realism"]
+    speed = "; ".join(f"{k} {v['s_per_sentence']:.2f} s" for k, v in r["models"].items())
+    parts += [
+        "## Realism against real motion",
+        "",
+        f"{r['prompts']} test prompts (the first caption of up to the build's per-action count of test motions per action, at "
+        f"their own lengths, seed 0), against the {r['real_motions']} real test motions (`ramotion.evaluation.realism`; "
+        "target: within 1.5x of real):",
+        "",
+        realism_table(r),
+        "",
+        f"Generation time per sentence on {info['hardware']} (text model and all 20 steps included): {speed}.",
+        "",
+        "## Style steering",
+        "",
+        style_section(mocap.get("style") or {}),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def _semantic_section(info: dict[str, Any]) -> str:
+    sem = info["semantic"]
+    if not sem:
+        return ""
+    model_sem = sem.get("default model") or {}
+    return (
+        "\n### Semantic accuracy (procedural checker, test split)\n\n"
+        "Each generated motion is checked against the ground-truth program of its caption by the\n"
+        "corpus's geometric checker; \"held-out compositions\" are test motions whose action pair\n"
+        "never occurred together in training. Pass rates with 95% Wilson intervals:\n"
+        f"all actions {semantic_cell(model_sem.get('overall'))}, seen compositions {semantic_cell(model_sem.get('seen'))}, "
+        f"held-out compositions {semantic_cell(model_sem.get('held_out'))}.\n\n" + semantic_table(sem) + "\n"
+    )
+
+
+def _data_fields(info: dict[str, Any]) -> dict[str, str]:
+    """The data rows, the data section, the licence line and the limits, by corpus kind."""
+    c = info["corpus"]
+    splits = ", ".join(f"{k} {v}" for k, v in c["splits"].items())
+    mocap = c.get("mocap")
+    synth_row = f"`ramotion synth`: {c['motions']} procedural motions (seed {c['seed']}) + mirrors" if c.get("motions") else ""
+    if not mocap:
+        return {
+            "data_short": "the project's procedural corpus",
+            "licence": "MIT, like the code (trained on procedurally generated motion only).",
+            "data_row": f"{synth_row}, {c['hours']:.2f} h; splits {splits}",
+            "held_row": f"{c['held_out_pairs']} action pairs never seen together in training (their motions are in test)",
+            "data_section": "",
+            "limits": (
+                f"- It knows only the corpus's {len(info['actions'])} actions ({', '.join(info['actions'])}), alone or in sequences of\n"
+                "  up to three, performed by one stick-figure skeleton. Anything else is out of distribution.\n"
+                f"- At most {_fmt(info['max_seconds'])} s of motion per prompt (HumanML3D skeleton, 20 fps).\n"
+                "- It is small and was trained briefly on a CPU: expect jitter and foot sliding."
+            ),
+        }
+    per_source = ", ".join(f"{k} {v}" for k, v in mocap["per_source"].items())
+    data_row = f"real motion capture ({per_source} motions, {mocap['hours']:.2f} h) + mirrors"
+    if synth_row:
+        data_row += f", with {synth_row}"
+    attribution = "\n".join(f"- **{k}**: {v}" for k, v in mocap["attribution"].items())
+    non_commercial = "bandai-namco" in mocap["attribution"]
+    licence = (
+        "non-commercial use only (CC BY-NC 4.0), because the training data includes the Bandai-Namco "
+        "Research Motion Dataset (CC BY-NC 4.0). The code stays MIT."
+        if non_commercial
+        else "as permissive as its data's terms below."
+    )
+    held = ", ".join(f"{a} × {s}" for _, a, s in mocap["held_out"])
+    return {
+        "data_short": "real optical motion capture (Bandai-Namco, HDM05, CMU), imported by `ramotion data build-mocap`",
+        "licence": licence,
+        "data_row": f"{data_row}; {c['hours']:.2f} h with mirrors; splits {splits}",
+        "held_row": f"{len(mocap['held_out'])} (action, style) pairs never seen in training, with their mirror images: {held}",
+        "data_section": (
+            "## Data and attribution\n\n"
+            "The corpus is `ramotion data build-mocap` of `../shared/data/mocap` (docs/mocap.md): captions from the\n"
+            "sources' labels through a caption grammar, the 15 real HumanML3D captions of the CMU segments verbatim.\n\n"
+            + attribution + "\n\n"
+        ),
+        "limits": (
+            "- It knows the corpus's actions: " + ", ".join(info["actions"]) + ".\n"
+            "  Anything else (sitting on a chair, climbing stairs, object interaction, swimming, cartwheels) is out\n"
+            "  of distribution and comes out as the nearest known action.\n"
+            "- Styles come from Bandai-Namco's labels; dataset 2's seven styles (active, elderly, exhausted, feminine,\n"
+            "  masculine, normal, youthful) have about 40 takes per action, dataset 1's fifteen only one each.\n"
+            "- Sequences (\"walks, then waves\") are rare in the data: most clips hold one action.\n"
+            "- Captions in training come from a grammar; free-form prompts work best with its words.\n"
+            f"- At most {_fmt(info['max_seconds'])} s of motion per prompt (HumanML3D skeleton, 20 fps).\n"
+            "- It is small (trained on a CPU): the realism table above says how far it is from real motion."
+        ),
+    }
+
+
 def render_model_card(info: dict[str, Any]) -> str:
     """Fill the template from a build's info dict (see `build_default_model`)."""
-    sem = info["semantic"]
-    model_sem = sem.get("default model") or {}
     fields = {
         "built": info["built"],
         "version": info["version"],
-        "motions": info["corpus"]["motions"],
-        "corpus_seed": info["corpus"]["seed"],
-        "hours": f"{info['corpus']['hours']:.2f}",
-        "splits": ", ".join(f"{k} {v}" for k, v in info["corpus"]["splits"].items()),
-        "held_pairs": info["corpus"]["held_out_pairs"],
+        **_data_fields(info),
         "preset": info["train"]["preset"],
         "variant": info["train"]["variant"],
         "overrides": json.dumps(info["train"]["overrides"]),
@@ -150,13 +264,8 @@ def render_model_card(info: dict[str, Any]) -> str:
         "sweep_table": sweep_table(info["sweep"], info["chosen"]),
         "test_protocol": info["test_protocol"],
         "test_table": markdown_table(info["test"]),
-        "sem_all": semantic_cell(model_sem.get("overall")),
-        "sem_seen": semantic_cell(model_sem.get("seen")),
-        "sem_held": semantic_cell(model_sem.get("held_out")),
-        "semantic_table": semantic_table(sem) if sem else "(no programs in the corpus)",
-        "num_actions": len(info["actions"]),
-        "actions": ", ".join(info["actions"]),
-        "max_seconds": _fmt(info["max_seconds"]),
+        "mocap_section": _mocap_section(info),
+        "semantic_section": _semantic_section(info),
         "examples_text": examples_text(info.get("examples") or [], info.get("example_rule", "")),
         "rebuild": info["rebuild"],
         "commands": "\n".join(c.removesuffix(FOUND_FINISHED) for c in info["commands"]),
