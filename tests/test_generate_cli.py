@@ -106,3 +106,27 @@ def test_model_errors(tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch
     monkeypatch.setattr(pipeline_module, "DEFAULT_MODEL_DIR", tmp_path / "absent")
     code, _, err = run_cli(["a person walks", "-o", str(tmp_path / "x.npy")], capsys)
     assert code == 2 and "no bundled default model" in err and "--model" in err and "ramotion train" in err
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda c: c.pop("format"), "not a ramotion RAM config"),  # an older or foreign format
+        (lambda c: c.__setitem__("version", 0), "format version 0"),
+        (lambda c: c["model"].__setitem__("feature_dim", 251), "config implies"),  # weights of another feature size
+    ],
+)
+def test_model_of_another_format_or_feature_size_is_refused(edit, message: str, model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--model at a folder ramotion cannot use: one clear line, no output, no fallback to the bundled model."""
+    import json
+    import shutil
+
+    bad = tmp_path / "model"
+    shutil.copytree(model_dir, bad)
+    config = json.loads((bad / "config.json").read_text())
+    edit(config)
+    (bad / "config.json").write_text(json.dumps(config))
+    out = tmp_path / "x.npy"
+    code, stdout, err = run_cli(["a person walks", "--model", str(bad), "-o", str(out), "--seconds", "2"], capsys)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists() and "wrote" not in stdout
