@@ -3,7 +3,8 @@
 
     python scripts/build_default_model.py                      # the real build from ../shared/data/mocap: ~1.5 h on 2 idle CPU cores
     python scripts/build_default_model.py --compare-with OLD   # also measure the model in folder OLD beside the new one
-    python scripts/build_default_model.py --corpus synth       # the earlier procedural-corpus model
+    python scripts/build_default_model.py --corpus synth --work build/synth_model --dest build/synth_model/model
+                                                               # the earlier procedural-corpus model (docs/results.md's tables)
     python scripts/build_default_model.py --tiny --work /tmp/b # a seconds-long dry run into /tmp/b/default_model
 
 Steps (each resumable; rerun after an interruption):
@@ -43,13 +44,14 @@ def main(argv: list[str] | None = None) -> int:
 
     import dataclasses
 
-    from ramotion.experiments.default_model import FULL, TINY, TINY_MOCAP, build_default_model
+    from ramotion.experiments.default_model import FULL, SYNTH, TINY, TINY_MOCAP, build_default_model
 
     dest = args.dest if args.dest is not None else (args.work / "default_model" if args.tiny else None)
     command = "python scripts/build_default_model.py" + (" " + shlex.join(argv if argv is not None else sys.argv[1:]) if (argv or sys.argv[1:]) else "")
-    settings = TINY if args.tiny else FULL
-    if args.corpus is not None:
-        settings = dataclasses.replace(settings, corpus=args.corpus, mocap_limit=TINY_MOCAP.mocap_limit if args.tiny else None)
+    if args.tiny:
+        settings = TINY_MOCAP if args.corpus == "mocap" else TINY if args.corpus in (None, "synth") else dataclasses.replace(TINY_MOCAP, corpus="mixed")
+    else:
+        settings = SYNTH if args.corpus == "synth" else FULL if args.corpus in (None, "mocap") else dataclasses.replace(FULL, corpus="mixed")
     if args.mocap is not None:
         settings = dataclasses.replace(settings, mocap_root=args.mocap)
     info = build_default_model(args.work, dest, settings, rebuild_command=command, progress=not args.quiet, compare_with=args.compare_with)

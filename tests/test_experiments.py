@@ -141,7 +141,7 @@ def test_docs_results_page_has_every_table():
         assert BEGIN.format(name=name) in text and END.format(name=name) in text, name
         block = text.split(BEGIN.format(name=name))[1].split(END.format(name=name))[0]
         assert "ramotion experiment " + name in block
-    assert small_command("table3").endswith("--model src/ramotion/assets/default_model")
+    assert small_command("table3").endswith("--model build/synth_model/model")
 
 
 # ----------------------------------------------------------------------------- end to end

@@ -88,6 +88,9 @@ FULL = BuildSettings(
         "a person jumps forward",
     ),
 )
+# The earlier default: the procedural corpus, 6000 steps (the model the small-scale tables of
+# docs/results.md sample from; `--corpus synth`).
+SYNTH = BuildSettings(corpus="synth", train={"preset": "small", "steps": 6000, "log_every": 50, "val_every": 500, "ckpt_every": 500})
 TINY = BuildSettings(
     corpus="synth",
     motions=100,
