@@ -160,12 +160,18 @@ def test_render_export_import_through_main(
     for name in ("feats.npy", "feats.bvh", "feats_back.npy"):
         (out / name).unlink()
 
-    # Export in centimetres at 30 fps, re-import resampled to 15 fps.
-    code, _, _ = run_cli(["export", joints_file, "-o", out / "cm.bvh", "--scale", "100", "--fps", "30"], capsys)
-    assert code == 0 and read_bvh(out / "cm.bvh").fps == pytest.approx(30.0)
+    # Export in centimetres at 30 fps: resampled (same duration, so it plays at the same
+    # speed), not relabelled; re-import resampled to 15 fps.
+    from ramotion.motion.resample import resample
+
+    source = np.load(joints_file).astype(np.float64)
+    code, stdout, _ = run_cli(["export", joints_file, "-o", out / "cm.bvh", "--scale", "100", "--fps", "30"], capsys)
+    bvh = read_bvh(out / "cm.bvh")
+    assert code == 0 and bvh.fps == pytest.approx(30.0) and f"resampled from {len(source)} frames at 20 fps" in stdout
+    assert (bvh.num_frames - 1) / 30.0 == pytest.approx((len(source) - 1) / 20.0, abs=1 / 30)
     code, _, _ = run_cli(["import-bvh", out / "cm.bvh", "-o", out / "cm.npy", "--scale", "0.01", "--fps", "15"], capsys)
     assert code == 0
-    np.testing.assert_allclose(np.load(out / "cm.npy"), np.load(joints_file)[::2], atol=1e-4)
+    np.testing.assert_allclose(np.load(out / "cm.npy"), resample(source, 20.0, 15.0), atol=1e-4)
     assert sorted(p.name for p in out.iterdir()) == ["back.npy", "cm.bvh", "cm.npy", "walk.bvh", "walk.gif"]
 
 

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("input", help="motion file: .npy features (T,263) or joints (T,22,3)")
     p.add_argument("-o", "--output", required=True, help="output .bvh file")
-    p.add_argument("--fps", type=float, default=None, help="frame rate written to the file (default: the motion's, 20)")
+    p.add_argument("--fps", type=float, default=None, help="resample the motion to this frame rate (default: the motion's own, 20); the duration is kept")
     p.add_argument(
         "--scale", type=float, default=1.0, help="multiply lengths by this (default 1: metres; 100: centimetres)"
     )
@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from ..mocap.export import export_bvh
     from ..mocap.importing import bvh_to_joints
     from ..motion.loading import load_motion
+    from ..motion.resample import resample
 
     src = input_path(args.input)
     out = checked_output(args.output, (".bvh",))
@@ -44,15 +45,17 @@ def run(args: argparse.Namespace) -> int:
     if motion.skeleton.name != "humanml3d":
         raise UserError(f"BVH export needs a HumanML3D motion (22 joints); {src} is {motion.skeleton.name}")
     fps = args.fps if args.fps is not None else motion.fps
+    joints = resample(motion.joints, motion.fps, fps)  # (T', 22, 3), same duration
     try:
-        bvh = export_bvh(motion.joints, out, fps=fps, scale=args.scale)
+        bvh = export_bvh(joints, out, fps=fps, scale=args.scale)
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
     # How far the BVH is from the input: the retarget to the reference skeleton plus the
-    # rigid fit at pelvis and spine3 (see ramotion.bvh).
-    dev = np.linalg.norm(bvh_to_joints(bvh, scale=1.0 / args.scale) - motion.joints, axis=-1)
+    # rigid fit at pelvis and spine3 (see ramotion.mocap.export).
+    dev = np.linalg.norm(bvh_to_joints(bvh, scale=1.0 / args.scale) - joints, axis=-1)
+    resampled = f" (resampled from {len(motion.joints)} frames at {motion.fps:g} fps)" if abs(fps - motion.fps) > 1e-9 else ""
     print(
-        f"wrote {out}: {bvh.num_frames} frames at {fps:g} fps, {len(bvh.names)} joints "
+        f"wrote {out}: {bvh.num_frames} frames at {fps:g} fps{resampled}, {len(bvh.names)} joints "
         f"(joint deviation from the input: mean {dev.mean() * 100:.2f} cm, max {dev.max() * 100:.2f} cm)"
     )
     return 0

@@ -22,7 +22,8 @@ def resample(joints: np.ndarray, fps: float, target_fps: float) -> np.ndarray:
     from scipy.interpolate import make_interp_spline
 
     t_src = np.arange(len(joints)) / fps
-    n = int(np.floor((len(joints) - 1) * target_fps / fps + 1e-9)) + 1
+    # 1e-4 of a frame: a BVH frame time of 0.0333333 s must still count as 30 fps.
+    n = int(np.floor((len(joints) - 1) * target_fps / fps + 1e-4)) + 1
     if len(joints) < 2 or n < 2:
         raise ValueError(f"motion of {len(joints)} frames at {fps:g} fps is too short to resample to {target_fps:g} fps")
     t_dst = np.arange(n) / target_fps
