@@ -171,7 +171,9 @@ def test_render_export_import_through_main(
     assert (bvh.num_frames - 1) / 30.0 == pytest.approx((len(source) - 1) / 20.0, abs=1 / 30)
     code, _, _ = run_cli(["import-bvh", out / "cm.bvh", "-o", out / "cm.npy", "--scale", "0.01", "--fps", "15"], capsys)
     assert code == 0
-    np.testing.assert_allclose(np.load(out / "cm.npy"), resample(source, 20.0, 15.0), atol=1e-4)
+    # Within 1 mm: frames interpolated between two poses shorten bones slightly, which the
+    # BVH's fixed offsets restore.
+    np.testing.assert_allclose(np.load(out / "cm.npy"), resample(source, 20.0, 15.0), atol=1e-3)
     assert sorted(p.name for p in out.iterdir()) == ["back.npy", "cm.bvh", "cm.npy", "walk.bvh", "walk.gif"]
 
 
