@@ -215,3 +215,65 @@ def test_import_bvh_cli_with_a_preset(mocap_root: Path, tmp_path: Path) -> None:
     joints = np.load(out)
     full = bvh_source(read_bvh(src))
     assert joints.shape == (int(np.floor((full.num_frames - 2) * 20 / full.fps + 1e-9)) + 1, 22, 3)
+
+
+def _z_up_copy(motion):  # noqa: ANN001, ANN202 - BVHMotion in, BVHMotion out
+    """The same motion as Blender writes it: every offset and every joint's rotation turned by
+    +90 degrees about x (y up -> z up), so the rest pose itself is Z-up."""
+    import torch
+
+    from ramotion.mocap.bvh import BVHMotion
+    from ramotion.rotations import qinv, qmul, quat_to_euler
+
+    half = np.sqrt(0.5)
+    r = torch.tensor([half, half, 0.0, 0.0], dtype=torch.float64)  # +90 degrees about x: y -> z
+    rot = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
+    quats, _ = motion.local_transforms()  # (T, J, 4)
+    conj = qmul(qmul(r.expand_as(quats), quats), qinv(r).expand_as(quats))
+    values = motion.values.copy()
+    cols = motion.channel_columns()
+    for j, chans in enumerate(motion.channels):
+        order = "".join(c[0] for c in chans if c.endswith("rotation"))
+        values[:, [c for c, n in zip(cols[j], chans) if n.endswith("rotation")]] = quat_to_euler(conj[:, j], order).numpy()
+        pos = [c for c, n in zip(cols[j], chans) if n.endswith("position")]
+        if pos:
+            values[:, pos] = values[:, pos] @ rot.T
+    return BVHMotion(motion.names, motion.parents, motion.offsets @ rot.T, motion.channels, values, motion.frame_time,
+                     {j: np.asarray(o) @ rot.T for j, o in motion.end_sites.items()})  # fmt: skip
+
+
+def test_z_up_bvh_is_detected_and_comes_in_standing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A Blender round trip (Z-up file with ramotion's names) needs no manual axis fix."""
+    y_up = tmp_path / "y.bvh"
+    export_bvh(_walking(), y_up)
+    z_up = tmp_path / "z.bvh"
+    z_up.write_text(_z_up_copy(read_bvh(y_up)).to_text())
+    upright, names = read_bvh(z_up).joint_positions()
+    head, pelvis = names.index("head"), names.index("pelvis")
+    assert upright[0, head, 2] - upright[0, pelvis, 2] > 0.4 and abs(upright[0, head, 1] - upright[0, pelvis, 1]) < 0.2  # really Z-up
+    want, _ = import_bvh(y_up)
+    np.testing.assert_allclose(import_bvh(z_up)[0], want, atol=1e-6)  # detected
+    np.testing.assert_allclose(import_bvh(z_up, up="z")[0], want, atol=1e-6)  # or given
+    assert cli_main(["import-bvh", str(z_up), "-o", str(tmp_path / "z.npy")]) == 0
+    np.testing.assert_allclose(np.load(tmp_path / "z.npy"), want, atol=1e-5)
+    # Forcing the wrong axis lays the body down: the override really overrides.
+    assert np.abs(import_bvh(z_up, up="y")[0] - want).max() > 0.5
+
+
+def test_undetectable_up_axis_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A rest pose with no clear vertical (a body tilted 45 degrees) cannot say which way is up."""
+    from ramotion.mocap.presets import detect_up_axis
+
+    pose = _walking(2)[0]
+    c, s = np.cos(np.pi / 4), np.sin(np.pi / 4)
+    tilted = pose @ np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]).T
+    assert detect_up_axis(pose) == "y" and detect_up_axis(-pose) == "-y"
+    with pytest.raises(ValueError, match="cannot detect the up axis .*--up-axis"):
+        detect_up_axis(tilted, "lying.bvh")
+    motion = read_bvh(export_bvh(_walking(), tmp_path / "w.bvh") and tmp_path / "w.bvh")
+    motion.offsets = motion.offsets @ np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]]).T
+    (tmp_path / "tilted.bvh").write_text(motion.to_text())
+    assert cli_main(["import-bvh", str(tmp_path / "tilted.bvh"), "-o", str(tmp_path / "t.npy")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot detect the up axis" in err[0] and not (tmp_path / "t.npy").exists()
+    assert cli_main(["import-bvh", str(tmp_path / "tilted.bvh"), "-o", str(tmp_path / "t.npy"), "--up-axis", "y"]) == 0

@@ -31,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--scale", type=float, default=None, help="multiply positions by this (default: the map's, else 1)")
     p.add_argument("--fps", type=float, default=None, help="resample to this frame rate (default: keep the file's)")
+    p.add_argument(
+        "--up-axis",
+        default=None,
+        choices=("auto", "y", "z", "-y", "-z", "x", "-x"),
+        help="the file's up axis (default: the joint map's; for ramotion's own names and maps that name none, "
+        "detected from the rest pose, so Blender's Z-up exports come in standing)",
+    )
     p.set_defaults(func=run)
 
 
@@ -50,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--fps must be above 0 and at most 1000, got {args.fps:g}")
     if args.scale is not None and not (0 < args.scale < float("inf")):
         raise UserError(f"--scale must be a positive number, got {args.scale}")
-    joints, fps = import_bvh(src, joint_map, scale=args.scale, fps=args.fps)
+    joints, fps = import_bvh(src, joint_map, scale=args.scale, fps=args.fps, up=args.up_axis)
     try:
         save_npy(out, joints.astype(np.float32))
     except OSError as exc:

@@ -112,6 +112,15 @@ class BVHMotion:
             pos = torch.cat((pos, torch.stack(extra, dim=1)), dim=1)
         return pos.numpy(), names
 
+    def rest_positions(self) -> np.ndarray:
+        """(P, 3) every joint and End Site in the rest pose (offsets only, no motion), in the
+        order of `joint_positions(include_end_sites=True)`'s names."""
+        pos = np.zeros((len(self.names), 3))
+        for j, p in enumerate(self.parents):  # parents come first in file order
+            pos[j] = self.offsets[j] + (pos[p] if p >= 0 else 0.0)
+        ends = [pos[j] + np.asarray(off) for j, off in self.end_sites.items()]
+        return np.concatenate([pos, np.reshape(ends, (-1, 3))]) if ends else pos
+
     def to_text(self, decimals: int = 6) -> str:
         """The BVH file's text."""
         children: dict[int, list[int]] = {j: [] for j in range(len(self.names))}
@@ -315,4 +324,4 @@ def bvh_source(motion: BVHMotion, source: str = "<bvh>") -> SourceMotion:
     """Every joint's and End Site's position (End Sites named "<joint>_End"), in the file's
     units and axes, as a SourceMotion for a preset."""
     positions, names = motion.joint_positions(include_end_sites=True)
-    return SourceMotion(names=names, positions=positions, fps=motion.fps, source=source)
+    return SourceMotion(names=names, positions=positions, fps=motion.fps, source=source, rest=motion.rest_positions())

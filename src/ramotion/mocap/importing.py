@@ -47,25 +47,30 @@ def read_source(path: str | os.PathLike, *, asf: str | os.PathLike | None = None
     return load_asf_amc(asf, path, fps=source_fps)
 
 
-def source_to_joints(motion: SourceMotion, joint_map: JointMapArg = None, *, scale: float | None = None, fps: float | None = None) -> np.ndarray:
+def source_to_joints(
+    motion: SourceMotion, joint_map: JointMapArg = None, *, scale: float | None = None, fps: float | None = None, up: str | None = None
+) -> np.ndarray:
     """HumanML3D joints (T, 22, 3) float64 from a source motion, through a preset.
 
-    scale overrides the preset's; fps resamples (None keeps the source's rate).
+    scale overrides the preset's; fps resamples (None keeps the source's rate); up
+    overrides the preset's up axis ("auto": detect it from the rest pose).
     """
     preset = resolve_joint_map(joint_map)
     if scale is not None:
         if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
             raise ValueError(f"scale must be a positive number, got {scale}")
         preset = SkeletonPreset(preset.name, preset.joints, float(scale), preset.up, preset.skip_frames, preset.notes)
-    joints = preset.place(motion)
+    joints = preset.place(motion, up)
     if fps is not None:
         joints = resample(joints, motion.fps, fps)
     return joints
 
 
-def bvh_to_joints(motion: BVHMotion, joint_map: JointMapArg = None, *, scale: float | None = None, fps: float | None = None) -> np.ndarray:
+def bvh_to_joints(
+    motion: BVHMotion, joint_map: JointMapArg = None, *, scale: float | None = None, fps: float | None = None, up: str | None = None
+) -> np.ndarray:
     """HumanML3D joints (T, 22, 3) float64 from a parsed BVH (see `source_to_joints`)."""
-    return source_to_joints(bvh_source(motion), joint_map, scale=scale, fps=fps)
+    return source_to_joints(bvh_source(motion), joint_map, scale=scale, fps=fps, up=up)
 
 
 def import_motion(
@@ -76,21 +81,25 @@ def import_motion(
     source_fps: float | None = None,
     scale: float | None = None,
     fps: float | None = None,
+    up: str | None = None,
 ) -> tuple[np.ndarray, float]:
     """Read a BVH or AMC file as HumanML3D joints: returns (joints (T, 22, 3) float64, fps).
 
     joint_map: a preset name (`bandai-namco`, `hdm05`, `cmu-bvh`), the path of a JSON map,
-    a dict, or None for files written by `ramotion export`.
+    a dict, or None for files written by `ramotion export`. up: the file's up axis (None:
+    the preset's; "auto": detected from the rest pose, e.g. for Blender's Z-up exports).
     """
     motion = read_source(path, asf=asf, source_fps=source_fps)
     if motion.num_frames < 2:
         raise ValueError(f"{path}: a motion needs at least 2 frames, the file has {motion.num_frames}")
-    joints = source_to_joints(motion, joint_map, scale=scale, fps=fps)
+    joints = source_to_joints(motion, joint_map, scale=scale, fps=fps, up=up)
     return joints, float(fps if fps is not None else motion.fps)
 
 
-def import_bvh(path: str | os.PathLike, joint_map: JointMapArg = None, *, scale: float | None = None, fps: float | None = None) -> tuple[np.ndarray, float]:
+def import_bvh(
+    path: str | os.PathLike, joint_map: JointMapArg = None, *, scale: float | None = None, fps: float | None = None, up: str | None = None
+) -> tuple[np.ndarray, float]:
     """Read a BVH file (`.bvh` or `.bvh.gz`) as HumanML3D joints: (joints (T, 22, 3), fps)."""
     if motion_format(path) != "bvh":
         raise ValueError(f"expected a .bvh or .bvh.gz file, got {path}")
-    return import_motion(path, joint_map, scale=scale, fps=fps)
+    return import_motion(path, joint_map, scale=scale, fps=fps, up=up)

@@ -15,7 +15,8 @@ file; docs/mocap.md explains how to write one:
     {"scale": 0.01, "up": "y", "skip_frames": 0,
      "joints": {"pelvis": "Hips", "spine2": {"Spine": 0.5, "Chest": 0.5}, ...}}
 
-The older form, a plain object {"pelvis": "Hips", ...} (metres, y up), still reads.
+"up" may also be "auto" (the default): detected from the file's rest pose. The older form,
+a plain object {"pelvis": "Hips", ...} (metres, up axis detected), still reads.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ..skeleton import HUMANML3D
 from .source import SourceMotion
 
 JointSpec = str | Mapping[str, float]  # one source point, or {point: weight} (weights sum to 1)
-UP_AXES = ("y", "z", "-y", "-z", "x", "-x")
+UP_AXES = ("y", "z", "-y", "-z", "x", "-x")  # and "auto": detected from the rest pose
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class SkeletonPreset:
 
     joints: HumanML3D joint name -> source point name, or {source point: weight}.
     scale: multiplies source positions to give metres. up: the source's up axis ("y",
-    "z", "-y", ...), turned to +y by a rotation (never a reflection, so left stays left).
+    "z", "-y", ...), turned to +y by a rotation (never a reflection, so left stays left), or
+    "auto" to detect it from the file's rest pose (`detect_up_axis`).
     skip_frames: leading frames to drop (converters that prepend a T-pose). notes: how the
     joints the source lacks are placed, for the docs.
     """
@@ -50,7 +52,7 @@ class SkeletonPreset:
     name: str
     joints: Mapping[str, JointSpec]
     scale: float = 1.0
-    up: str = "y"
+    up: str = "auto"
     skip_frames: int = 0
     notes: str = ""
     extra: dict = field(default_factory=dict, compare=False)
@@ -59,8 +61,8 @@ class SkeletonPreset:
         where = f"joint map {self.name!r}"
         if not (isinstance(self.scale, (int, float)) and math.isfinite(self.scale) and self.scale > 0):
             raise ValueError(f"{where}: 'scale' must be a positive number, got {self.scale!r}")
-        if self.up not in UP_AXES:
-            raise ValueError(f"{where}: 'up' must be one of {', '.join(UP_AXES)}, got {self.up!r}")
+        if self.up not in (*UP_AXES, "auto"):
+            raise ValueError(f"{where}: 'up' must be one of {', '.join(UP_AXES)} or auto, got {self.up!r}")
         if not isinstance(self.skip_frames, int) or isinstance(self.skip_frames, bool) or self.skip_frames < 0:
             raise ValueError(f"{where}: 'skip_frames' must be a non-negative integer, got {self.skip_frames!r}")
         unknown = sorted(set(self.joints) - set(HUMANML3D.joint_names))
@@ -90,11 +92,12 @@ class SkeletonPreset:
                     out.append(name)
         return out
 
-    def place(self, motion: SourceMotion) -> np.ndarray:
+    def place(self, motion: SourceMotion, up: str | None = None) -> np.ndarray:
         """HumanML3D joints (T', 22, 3) float64, metres, y up, from a source motion.
 
-        Raises ValueError naming the file and every joint the preset needs that it lacks,
-        or when the skipped frames leave fewer than 2.
+        up: the source's up axis, overriding the preset's; "auto" detects it from the rest
+        pose (`detect_up_axis`). Raises ValueError naming the file and every joint the
+        preset needs that it lacks, or when the skipped frames leave fewer than 2.
         """
         missing = [n for n in self.source_points() if n not in motion.names]
         if missing:
@@ -108,17 +111,46 @@ class SkeletonPreset:
                 f"{motion.source}: {motion.num_frames} frames, {self.skip_frames} skipped by joint map {self.name!r}: "
                 "a motion needs at least 2"
             )
-        index = {n: k for k, n in enumerate(motion.names)}
         pos = np.asarray(motion.positions, dtype=np.float64)[self.skip_frames :]  # (T, P, 3)
         if not np.isfinite(pos).all():
             raise ValueError(f"{motion.source}: the motion holds NaN or infinite positions")
-        weights = np.zeros((len(HUMANML3D.joint_names), len(motion.names)))  # (22, P)
+        weights = self.weights(motion.names)  # (22, P)
+        joints = np.einsum("jp,tpc->tjc", weights, pos) * self.scale  # (T, 22, 3)
+        up = self.up if up is None else up
+        if up == "auto":
+            up = detect_up_axis(weights @ (motion.rest if motion.rest is not None else pos[0]), motion.source)
+        elif up not in UP_AXES:
+            raise ValueError(f"up axis must be one of {', '.join(UP_AXES)} or auto, got {up!r}")
+        return to_y_up(joints, up)
+
+    def weights(self, names: list[str]) -> np.ndarray:
+        """(22, P) how each HumanML3D joint is made of the source's points `names`."""
+        index = {n: k for k, n in enumerate(names)}
+        weights = np.zeros((len(HUMANML3D.joint_names), len(names)))
         for j, ours in enumerate(HUMANML3D.joint_names):
             spec = self.joints[ours]
             for name, w in ({spec: 1.0} if isinstance(spec, str) else spec).items():
                 weights[j, index[name]] += w
-        joints = np.einsum("jp,tpc->tjc", weights, pos) * self.scale  # (T, 22, 3)
-        return to_y_up(joints, self.up)
+        return weights
+
+
+def detect_up_axis(pose: np.ndarray, source: str = "<motion>") -> str:
+    """The up axis ("y", "-z", ...) of a standing pose (22, 3) of placed HumanML3D joints.
+
+    Up is the axis along which the head lies farthest from the feet; it must carry at least
+    80% of that distance, or the pose (lying, or tilted) says nothing and ValueError asks for
+    the axis to be given.
+    """
+    names = HUMANML3D.joint_names
+    feet = pose[[names.index(n) for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")]].mean(axis=0)
+    v = pose[names.index("head")] - feet
+    k = int(np.argmax(np.abs(v)))
+    if not np.isfinite(v).all() or abs(v[k]) < 0.8 * np.linalg.norm(v) or np.linalg.norm(v) == 0:
+        raise ValueError(
+            f"{source}: cannot detect the up axis from the rest pose (head - feet = {np.round(v, 3).tolist()}): "
+            "pass it (--up-axis y|z|-y|-z|x|-x)"
+        )
+    return ("" if v[k] > 0 else "-") + "xyz"[k]
 
 
 def to_y_up(points: np.ndarray, up: str) -> np.ndarray:
@@ -244,7 +276,8 @@ PRESETS: dict[str, SkeletonPreset] = {p.name: p for p in (BANDAI_NAMCO, HDM05, C
 
 
 def identity_preset() -> SkeletonPreset:
-    """The map of files written by `ramotion export`: ramotion's own joint names, metres, y up."""
+    """The map of files written by `ramotion export` (and Blender's re-exports of them): ramotion's
+    own joint names, metres, up axis detected (ramotion writes y up, Blender z up)."""
     return SkeletonPreset(name="ramotion", joints={n: n for n in HUMANML3D.joint_names})
 
 

@@ -29,12 +29,14 @@ class SourceMotion:
     names: one per point (joint names; BVH End Sites are "<joint>_End").
     positions: (T, P, 3) float64 in the file's units and axes.
     fps: the motion's frame rate. source: where it came from, for messages.
+    rest: (P, 3) the same points in the rest pose (all rotations zero), when the format has one.
     """
 
     names: list[str]
     positions: np.ndarray  # (T, P, 3)
     fps: float
     source: str = "<motion>"
+    rest: np.ndarray | None = None  # (P, 3) the skeleton's rest pose where the format has one (BVH)
 
     def index(self, name: str) -> int:
         """Column of a point; KeyError naming the file and the known points when absent."""
