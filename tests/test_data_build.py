@@ -230,3 +230,18 @@ def test_cli_build_from_bvh_and_json_lines(h3d_samples: Path, tmp_path: Path) ->
     assert fps == 20.0
     np.testing.assert_allclose(feats, joints_to_features(imported).astype(np.float32), atol=1e-6)
     assert np.abs(feats[:, 3] - joints_to_features(joints)[:, 3]).max() < 0.05  # root height within 5 cm
+
+
+def test_mirror_captions_given_by_the_item_replace_word_swapping(few_joints: dict[str, np.ndarray], tmp_path: Path) -> None:
+    """A labelled source captions its mirror from the mirrored label; without one, words are swapped."""
+    (first, joints), (second, other) = list(few_joints.items())[:2]
+    items = [
+        BuildItem(first, joints, 20.0, [CaptionSpec("someone kicks with the left leg")], mirror_captions=[CaptionSpec("someone kicks with the right foot")]),
+        BuildItem(second, other, 20.0, [CaptionSpec("a person waves the left hand")]),
+    ]
+    build_dataset(tmp_path / "d", items, progress=False, tagger="rules")
+    texts = lambda i: [c.caption for c in read_captions(tmp_path / "d" / "texts" / f"{i}.txt")]  # noqa: E731
+    assert texts(f"M{first}") == ["someone kicks with the right foot"]
+    assert texts(f"M{second}") == ["a person waves the right hand"]
+    with pytest.raises(ValueError, match="no captions"):
+        build_dataset(tmp_path / "e", [BuildItem(first, joints, 20.0, [CaptionSpec("x")], mirror_captions=[])], progress=False)

@@ -43,8 +43,8 @@ import numpy as np
 from ..io_utils import save_npy, write_text
 from ..motion.features import features_to_joints, joints_to_features
 from ..motion.mirror import mirror_caption, mirror_joints
-from ..motion.resample import resample
 from ..motion.normalize import compute_stats
+from ..motion.resample import resample
 from ..skeleton import Skeleton, get_skeleton
 from .layout import ALL_SPLITS, CaptionLine, Layout, write_captions, write_split
 from .tagging import get_tagger
