@@ -3,6 +3,8 @@
 
     python scripts/build_default_model.py                      # the real build from ../shared/data/mocap: ~1.5 h on 2 idle CPU cores
     python scripts/build_default_model.py --compare-with OLD   # also measure the model in folder OLD beside the new one
+                                                               # (the last build used a copy of the procedural model:
+                                                               #  git show 70c6ced:src/ramotion/assets/default_model/...)
     python scripts/build_default_model.py --corpus synth --work build/synth_model --dest build/synth_model/model
                                                                # the earlier procedural-corpus model (docs/results.md's tables)
     python scripts/build_default_model.py --tiny --work /tmp/b # a seconds-long dry run into /tmp/b/default_model

@@ -260,6 +260,8 @@ def build_default_model(
     from ..synth import ACTIONS
 
     t0 = time.perf_counter()
+    if compare_with is not None and not (Path(compare_with) / "config.json").is_file():
+        raise FileNotFoundError(f"--compare-with {compare_with}: no model folder there (config.json missing)")
     work = Path(work)
     dest = Path(dest) if dest is not None else DEFAULT_MODEL_DIR
     work.mkdir(parents=True, exist_ok=True)
