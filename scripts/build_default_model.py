@@ -56,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = SYNTH if args.corpus == "synth" else FULL if args.corpus in (None, "mocap") else dataclasses.replace(FULL, corpus="mixed")
     if args.mocap is not None:
         settings = dataclasses.replace(settings, mocap_root=args.mocap)
-    info = build_default_model(args.work, dest, settings, rebuild_command=command, progress=not args.quiet, compare_with=args.compare_with)
+    try:
+        info = build_default_model(args.work, dest, settings, rebuild_command=command, progress=not args.quiet, compare_with=args.compare_with)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"build_default_model: error: {exc}", file=sys.stderr)
+        return 2
     where = dest if dest is not None else "the package (src/ramotion/assets/default_model)"
     print(f"default model written to {where}: w_r={info['chosen']['w_reg']:g}, w_c={info['chosen']['w_cfg']:g}, "
           f"{info['weights_mb']:.1f} MB, {info['wall_seconds'] / 60:.1f} min")  # fmt: skip
