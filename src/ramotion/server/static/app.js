@@ -54,6 +54,7 @@ function applyInfo(data) {
   info = data;
   const lim = data.limits;
   ui.promptMax.textContent = lim.max_prompt_chars;
+  ui.prompt.maxLength = lim.max_prompt_chars;  // the box refuses what the server would
   ui.seconds.min = lim.min_seconds;
   ui.seconds.max = Math.floor(lim.max_seconds * 10) / 10;
   ui.samples.max = lim.max_samples;
@@ -121,8 +122,12 @@ function requestBody() {
   return body;
 }
 
+let busy = false;  // one request at a time: the button and Ctrl+Enter both check it
+
 async function generate(event) {
   event?.preventDefault();
+  if (busy) return;
+  busy = true;
   showError('');
   ui.generate.disabled = true;
   setState('generating');
@@ -143,11 +148,14 @@ async function generate(event) {
     ui.status.textContent = `${data.samples.length} sample${data.samples.length > 1 ? 's' : ''} in ${secs} s (model ${data.timing.generate_s.toFixed(1)} s, queued ${data.timing.queued_s.toFixed(1)} s)`;
     showMotions(data);
     setState('done');
+    // On a phone the viewer sits below the controls: bring the result into view.
+    if (window.matchMedia('(max-width: 820px)').matches) ui.viewer.scrollIntoView({ behavior: 'smooth', block: 'start' });
   } catch (err) {
     showError(`Cannot reach the server: ${err.message || err}`);
     ui.status.textContent = '';
     setState('error');
   } finally {
+    busy = false;
     ui.generate.disabled = false;
   }
 }
