@@ -130,3 +130,23 @@ def test_model_of_another_format_or_feature_size_is_refused(edit, message: str, 
     code, stdout, err = run_cli(["a person walks", "--model", str(bad), "-o", str(out), "--seconds", "2"], capsys)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not out.exists() and "wrote" not in stdout
+
+
+def test_fps_resamples_joints_and_bvh(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--fps 30 resamples (same duration, so the motion plays at the same speed) and says so."""
+    from ramotion.mocap.bvh import read_bvh
+    from ramotion.motion.resample import resample
+
+    base = ["a person walks", "--model", str(model_dir), "--frames", "40"]
+    assert run_cli([*base, "-o", str(tmp_path / "a.npy")], capsys)[0] == 0
+    code, out, _ = run_cli([*base, "-o", str(tmp_path / "b.npy"), "--fps", "30"], capsys)
+    assert code == 0 and "resampled to 30 fps" in out
+    a, b = np.load(tmp_path / "a.npy"), np.load(tmp_path / "b.npy")
+    assert len(b) == 59  # (40 - 1) * 30 / 20 + 1: the same 1.95 s
+    np.testing.assert_allclose(b, resample(a, 20.0, 30.0), atol=1e-5)
+    assert run_cli([*base, "-o", str(tmp_path / "c.bvh"), "--fps", "30"], capsys)[0] == 0
+    bvh = read_bvh(tmp_path / "c.bvh")
+    assert bvh.num_frames == 59 and bvh.fps == pytest.approx(30.0)
+    for bad, message in ((["--fps", "0"], "--fps must be above 0"), (["--fps", "30", "--npy", "features"], "features keep the model's frame rate")):
+        code, _, err = run_cli([*base, "-o", str(tmp_path / "d.npy"), *bad], capsys)
+        assert code == 2 and message in err and not (tmp_path / "d.npy").exists()

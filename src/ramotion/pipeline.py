@@ -142,25 +142,36 @@ class Motion:
             self._joints = np.asarray(features_to_joints(self.features, self.skeleton), dtype=np.float32)
         return self._joints
 
-    def save(self, path: str | os.PathLike, *, npy: str = "joints", size: int = 480) -> Path:
+    def save(self, path: str | os.PathLike, *, npy: str = "joints", size: int = 480, fps: float | None = None) -> Path:
         """Write the motion by extension, atomically: .npy (joints (L, J, 3), or the features
-        with npy="features"), .bvh (animation file), .mp4 / .gif (stick-figure video)."""
+        with npy="features"), .bvh (animation file), .mp4 / .gif (stick-figure video).
+
+        fps: resample the joints to this frame rate first (same duration); None keeps the
+        model's. Features are the model's representation and are never resampled.
+        """
         out = check_output_path(path)
         suffix = out.suffix.lower()
+        if npy not in ("joints", "features"):
+            raise ValueError(f"npy content must be 'joints' or 'features', got {npy!r}")
+        if fps is not None and suffix == ".npy" and npy == "features":
+            raise ValueError("fps resamples joints; features keep the model's frame rate (save joints, or leave fps out)")
+        joints, rate = self.joints, self.fps
+        if fps is not None and abs(fps - self.fps) > 1e-9:
+            from .motion.resample import resample
+
+            joints, rate = resample(self.joints, self.fps, fps).astype(np.float32), float(fps)  # (L', J, 3)
         if suffix == ".npy":
             from .io_utils import save_npy
 
-            if npy not in ("joints", "features"):
-                raise ValueError(f"npy content must be 'joints' or 'features', got {npy!r}")
-            save_npy(out, self.joints if npy == "joints" else self.features.astype(np.float32))
+            save_npy(out, joints if npy == "joints" else self.features.astype(np.float32))
         elif suffix == ".bvh":
             from .mocap.export import export_bvh
 
-            export_bvh(self.joints, out, self.skeleton, fps=self.fps)
+            export_bvh(joints, out, self.skeleton, fps=rate)
         else:
             from .viz.render import render_motion
 
-            render_motion(self.joints, out, caption=self.prompt, fps=self.fps, skeleton=self.skeleton, size=size)
+            render_motion(joints, out, caption=self.prompt, fps=rate, skeleton=self.skeleton, size=size)
         return out
 
 

@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available)")
     p.add_argument("--batch-size", type=int, default=32, help="prompts per batch with --prompts (default 32)")
     p.add_argument("--npy", choices=("joints", "features"), default="joints", help="what .npy files hold (default joints)")
+    p.add_argument("--fps", type=float, default=None, help="resample the written joints, BVH or video to this frame rate (default: the model's, 20); the duration is kept")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run)
 
@@ -88,6 +89,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise UserError(f"--seconds must be positive, got {args.seconds:g}")
     if args.batch_size < 1:
         raise UserError(f"--batch-size must be at least 1, got {args.batch_size}")
+    if args.fps is not None and not (0 < args.fps <= 1000):
+        raise UserError(f"--fps must be above 0 and at most 1000, got {args.fps:g}")
+    if args.fps is not None and args.npy == "features" and (args.format == "npy" or (args.output or "").lower().endswith(".npy")):
+        raise UserError("--fps resamples joints; features keep the model's frame rate (drop --fps or use --npy joints)")
 
 
 def _load(args: argparse.Namespace):  # noqa: ANN202 - RAMPipeline (imported lazily: torch is slow to import)
@@ -117,10 +122,11 @@ def run(args: argparse.Namespace) -> int:
 def _run_single(args: argparse.Namespace, options: dict) -> int:
     pipe = _load(args)
     motions = pipe([args.text] * args.num, seconds=args.seconds, frames=args.frames, seed=args.seed, progress=not args.quiet, **options)
-    paths = motions.save(args.output, npy=args.npy)
+    paths = motions.save(args.output, npy=args.npy, fps=args.fps)
     if not args.quiet:
+        rate = f", resampled to {args.fps:g} fps" if args.fps is not None and abs(args.fps - pipe.skeleton.fps) > 1e-9 else ""
         for path, m in zip(paths, motions):
-            print(f"wrote {path} ({m.num_frames} frames, {m.seconds:.2f} s, seed {m.seed})")
+            print(f"wrote {path} ({m.num_frames} frames, {m.seconds:.2f} s, seed {m.seed}{rate})")
     return 0
 
 
@@ -165,7 +171,7 @@ def _run_file(args: argparse.Namespace, options: dict) -> int:
         part = {k: v[start:stop] for k, v in lengths.items()}
         motions = pipe(prompts[start:stop], seed=[args.seed + i for i in range(start, stop)], **part, **options)
         for path, motion in zip(names[start:stop], motions):
-            motion.save(path, npy=args.npy)
+            motion.save(path, npy=args.npy, fps=args.fps)
         bar.update(stop - start)
     bar.close()
     if not args.quiet:
