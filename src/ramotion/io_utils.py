@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 
-def _umask() -> int:
+def current_umask() -> int:
     """The process's umask (reading it needs setting it; restored at once)."""
     mask = os.umask(0o022)
     os.umask(mask)
@@ -32,7 +32,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     # mkstemp makes the file private (0600); give it the permissions a plain open() would,
     # again before the rename, because some writers (safetensors >= 0.8) replace the file
     # with one of their own that is 0600 too.
-    mode = 0o666 & ~_umask()
+    mode = 0o666 & ~current_umask()
     os.chmod(tmp_path, mode)
     try:
         yield tmp_path

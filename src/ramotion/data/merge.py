@@ -70,7 +70,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io_utils import save_npy, write_text
+from ..io_utils import current_umask, save_npy, write_text
 from ..motion.normalize import compute_stats
 from ..skeleton import Skeleton, get_skeleton, skeleton_for_feature_dim
 from .build import MANIFEST as BUILD_MANIFEST
@@ -265,13 +265,6 @@ def _transfer(src: Path, dst: Path, link: bool) -> bool:
     return False
 
 
-def _umask() -> int:
-    """The process's umask, to give the temporary folder the permissions of a plain mkdir."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _looks_like_dataset(root: Path) -> bool:
     """True when root holds a manifest, a split file, features or stats (safe to replace with force)."""
     names = (MANIFEST, BUILD_MANIFEST, FEATURES_DIR, TEXTS_DIR, "Mean.npy", *(f"{s}.txt" for s in ALL_SPLITS))
@@ -415,7 +408,7 @@ def merge_datasets(
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.merge-", dir=root.parent))
     trash: Path | None = None
     try:
-        os.chmod(tmp, 0o777 & ~_umask())
+        os.chmod(tmp, 0o777 & ~current_umask())  # the permissions of a plain mkdir
         lay = Layout.of(tmp)
         for d in (lay.features_dir, lay.joints_dir, lay.texts_dir):
             d.mkdir()

@@ -19,11 +19,7 @@ import numpy as np
 
 from ..data.layout import Layout, load_npy, read_captions, read_split
 from ..motion.features import features_to_joints
-from .realism import motion_metrics, realism_report, spearman, walking_speed_and_stride, wave_amplitude
-
-
-def _fmt(x: float) -> str:
-    return "—" if x is None or not np.isfinite(x) else f"{x:.3g}"
+from .realism import format_number, motion_metrics, realism_report, spearman, walking_speed_and_stride, wave_amplitude
 
 
 STYLES = ("active", "elderly", "exhausted", "feminine", "masculine", "normal", "youthful")
@@ -168,10 +164,10 @@ def style_table(block: dict, names: list[str]) -> str:
     head = ["style", "real clips"] + [f"{who} {k}" for k in keys for who in ["real", *names]]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for style, e in block["styles"].items():
-        cells = [style, str(e["real_clips"])] + [_fmt(e[who][k]) for k in keys for who in ["real", *names]]
+        cells = [style, str(e["real_clips"])] + [format_number(e[who][k], 3) for k in keys for who in ["real", *names]]
         lines.append("| " + " | ".join(cells) + " |")
     cells = ["Spearman ρ (real vs model)", ""] + [
-        "" if who == "real" else _fmt(block["spearman"][who][k]) for k in keys for who in ["real", *names]
+        "" if who == "real" else format_number(block["spearman"][who][k], 3) for k in keys for who in ["real", *names]
     ]
     lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -39,6 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..skeleton import HUMANML3D
+from ..synth.check import runs  # maximal runs of True: one owner for motion masks
 
 FPS = float(HUMANML3D.fps)
 FOOT_JOINTS: tuple[int, int, int, int] = (*HUMANML3D.foot_left, *HUMANML3D.foot_right)  # (7, 10, 8, 11)
@@ -86,13 +87,6 @@ def _check(joints: np.ndarray) -> np.ndarray:
     if j.shape[0] < 2:
         raise ValueError(f"a motion needs at least 2 frames, got {j.shape[0]}")
     return j
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True in a 1-D bool array."""
-    m = np.concatenate(([False], np.asarray(mask, dtype=bool), [False]))
-    edges = np.flatnonzero(m[1:] != m[:-1])
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 def _floor_value(joints: np.ndarray, floor: float | str) -> float:
@@ -202,7 +196,7 @@ def floating(
         air &= ~mask
     else:
         min_len = max_jump_seconds * fps
-        for a, b in _runs(air):
+        for a, b in runs(air):
             if b - a < min_len:
                 air[a:b] = False
     return float(air.mean())
@@ -232,11 +226,11 @@ def penetration(joints: np.ndarray, *, floor: float | str = 0.0, deep: float = D
 def _debounce(mask: np.ndarray) -> np.ndarray:
     """Close contact gaps of <= MAX_GAP_FRAMES frames, then drop runs < MIN_STANCE_FRAMES."""
     m = np.asarray(mask, dtype=bool).copy()
-    runs = _runs(m)
-    for (a0, b0), (a1, _) in zip(runs[:-1], runs[1:]):
+    found = runs(m)
+    for (_, b0), (a1, _) in zip(found[:-1], found[1:]):
         if a1 - b0 <= MAX_GAP_FRAMES:
             m[b0:a1] = True
-    for a, b in _runs(m):
+    for a, b in runs(m):
         if b - a < MIN_STANCE_FRAMES:
             m[a:b] = False
     return m
@@ -255,7 +249,7 @@ def footprints(joints: np.ndarray, fps: float = FPS) -> list[list[np.ndarray]]:
     for cols, (ankle, toe) in (((0, 1), (FOOT_JOINTS[0], FOOT_JOINTS[1])), ((2, 3), (FOOT_JOINTS[2], FOOT_JOINTS[3]))):
         stance = _debounce(contacts[:, cols[0]] | contacts[:, cols[1]])
         pos = 0.5 * (j[:-1, ankle] + j[:-1, toe])[:, [0, 2]]  # (T-1, 2)
-        out.append([pos[a:b].mean(axis=0) for a, b in _runs(stance)])
+        out.append([pos[a:b].mean(axis=0) for a, b in runs(stance)])
     return out
 
 
@@ -321,10 +315,11 @@ def realism_report(motions: Sequence[np.ndarray], fps: float = FPS) -> dict[str,
     return out
 
 
-def _fmt(x: float) -> str:
+def format_number(x: float | None, digits: int = 4) -> str:
+    """A measured value for a Markdown table: `digits` significant digits, "—" when missing or not finite."""
     if x is None or not math.isfinite(x):
         return "—"
-    return f"{x:.4g}"
+    return f"{x:.{digits}g}"
 
 
 def ratio_table(generated: Mapping[str, float] | Mapping[str, Mapping[str, float]], real: Mapping[str, float]) -> str:
@@ -340,11 +335,11 @@ def ratio_table(generated: Mapping[str, float] | Mapping[str, Mapping[str, float
         head += [name, f"{name}/real" if several else "ratio"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * 2 + "---:|" * (len(head) - 2)]
     for key, ref in real.items():
-        cells = [key, METRIC_UNITS.get(key, ""), _fmt(ref)]
+        cells = [key, METRIC_UNITS.get(key, ""), format_number(ref)]
         for rep in models.values():
             val = rep.get(key, float("nan"))
             ratio = val / ref if (math.isfinite(ref) and ref != 0 and math.isfinite(val)) else float("nan")
-            cells += [_fmt(val), _fmt(ratio)]
+            cells += [format_number(val), format_number(ratio)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ import json
 from string import Template
 from typing import Any
 
+from ..evaluation.realism import format_number
 from ..evaluation.report import markdown_table, semantic_table
 from .report import semantic_cell
 
@@ -81,10 +82,6 @@ def _fmt(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _num(x: Any) -> str:
-    return "—" if x is None or not isinstance(x, (int, float)) or x != x else f"{x:.3g}"
-
-
 def sweep_table(rows: list[dict[str, Any]], chosen: dict[str, Any]) -> str:
     """The validation sweep: one row per (w_r, w_c) with FID, R@1, semantic accuracy and realism ratios."""
     realism = any(r.get("realism") for r in rows)
@@ -97,7 +94,7 @@ def sweep_table(rows: list[dict[str, Any]], chosen: dict[str, Any]) -> str:
         cells = ""
         if realism:
             ratios = (r.get("realism") or {}).get("ratios") or {}
-            cells = f" {_num(ratios.get('acceleration'))} | {_num(ratios.get('skating'))} |"
+            cells = f" {format_number(ratios.get('acceleration'), 3)} | {format_number(ratios.get('skating'), 3)} |"
         lines.append(f"| {_fmt(r['w_reg'])} | {_fmt(r['w_cfg'])} | {m['fid']['mean']:.3f}±{m['fid']['ci95']:.3f} | {m['r_top1']['mean']:.3f}±{m['r_top1']['ci95']:.3f} | {sem} |{cells} {pick} |")
     return "\n".join(lines)
 

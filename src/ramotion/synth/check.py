@@ -92,7 +92,7 @@ class Geometry:
         return np.stack(((v * l).sum(-1), v[..., 1], (v * f).sum(-1)), -1)
 
 
-def _runs(mask: np.ndarray, min_len: int = 1) -> list[tuple[int, int]]:
+def runs(mask: np.ndarray, min_len: int = 1) -> list[tuple[int, int]]:
     """Maximal runs [start, end) of True at least min_len long."""
     edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_len]
@@ -152,7 +152,7 @@ def check_walk(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
     want = {"forward": (0.0, 1.0), "backward": (0.0, -1.0), "left": (1.0, 0.0), "right": (-1.0, 0.0)}[p["direction"]]
     along = m["left"] * want[0] + m["forward"] * want[1]
     m["along"] = along
-    flights = _runs(_airborne(g, a, b), 2)
+    flights = runs(_airborne(g, a, b), 2)
     m["flights"] = len(flights)
     if along < 0.18 * p["steps"]:
         return False, m, f"travelled {along:.2f} m {p['direction']}, expected >= {0.18 * p['steps']:.2f}"
@@ -169,7 +169,7 @@ def _check_gait(g: Geometry, a: int, b: int, p: dict, lo: float, hi: float, name
     # Jogging and running: forward travel >= 0.4 m per step, flight phases (both
     # feet up), peak speed in [lo, hi) m/s (generator peaks: jog 2.4-3.0, run 4.0-5.1).
     m = _travel(g, a, b)
-    m["flights"] = len(_runs(_airborne(g, a, b), 1))
+    m["flights"] = len(runs(_airborne(g, a, b), 1))
     if m["forward"] < 0.4 * p["steps"] or m["forward"] < 0.8 * m["distance"]:
         return False, m, f"travelled {m['forward']:.2f} m forward, expected >= {0.4 * p['steps']:.2f}"
     if m["flights"] < 2:
@@ -190,7 +190,7 @@ def check_run(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
 def check_jump(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
     # Jumps: the number of flights (both feet >= 4 cm up for 2+ frames) equals the
     # count; forwards: >= 0.2 m per jump, in place: < 0.25 m overall.
-    flights = _runs(_airborne(g, a, b), 2)
+    flights = runs(_airborne(g, a, b), 2)
     m = _travel(g, a, b)
     m["jumps"] = len(flights)
     if len(flights) != p["count"]:
@@ -208,7 +208,7 @@ def check_hop(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
     s = SIDE[p["leg"]]
     free_up = g.foot_h[1 - s, a:b] > 0.1
     hop_up = g.foot_h[s, a:b] > 0.03
-    hops = _runs(hop_up & free_up, 2)
+    hops = runs(hop_up & free_up, 2)
     m = {"free_foot_up": float(free_up.mean()), "hops": len(hops), "hop_foot_up": float(hop_up.mean())}
     if m["free_foot_up"] < 0.4:
         return False, m, f"the {['right', 'left'][s]} foot was up only {m['free_foot_up']:.0%} of the time"
@@ -302,7 +302,7 @@ def check_clap(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
     dist = np.linalg.norm(g.j[a:b, L_WRIST] - g.j[a:b, R_WRIST], axis=-1)
     front = g.local_per_frame(0.5 * (g.j[a:b, L_WRIST] + g.j[a:b, R_WRIST]) - g.j[a:b, PELVIS], a, b)
     close = (dist < 0.12) & (front[:, 2] > 0.1) & (front[:, 1] > 0.2)
-    claps = len(_runs(close, 1))
+    claps = len(runs(close, 1))
     m = {"claps": claps, "min_distance": float(dist.min())}
     if abs(claps - p["count"]) > 1 or claps == 0:
         return False, m, f"{claps} claps, expected {p['count']}"
@@ -314,7 +314,7 @@ def check_punch(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
     # times (generator: ~0.5), the other one stays < 0.36 m forward (guard ~0.3).
     s = SIDE[p["hand"]]
     ext = [g.local_per_frame(g.j[a:b, WRIST[k]] - g.j[a:b, SHOULDER[k]], a, b)[:, 2] for k in (0, 1)]
-    punches = len(_runs(ext[s] > 0.4, 1))
+    punches = len(runs(ext[s] > 0.4, 1))
     m = {"punches": punches, "reach": float(ext[s].max()), "other_reach": float(ext[1 - s].max())}
     if punches != p["count"]:
         return False, m, f"{punches} {p['hand']} punches, expected {p['count']}"
@@ -330,7 +330,7 @@ def check_kick(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
     ank = (L_ANKLE, R_ANKLE)[s]
     fwd = g.local_per_frame(g.j[a:b, ank] - g.j[a:b, PELVIS], a, b)[:, 2]
     kicking = (g.foot_h[s, a:b] > 0.2) & (fwd > 0.2)
-    kicks = len(_runs(kicking, 1))
+    kicks = len(runs(kicking, 1))
     other_up = float((g.foot_h[1 - s, a:b] > AIR).mean())
     m = {"kicks": kicks, "height": float(g.foot_h[s, a:b].max()), "forward": float(fwd.max()), "other_foot_up": other_up}
     if kicks != p["count"]:
@@ -341,7 +341,7 @@ def check_kick(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
 
 
 def _dips(g: Geometry, a: int, b: int, drop: float) -> list[tuple[int, int]]:
-    return _runs(g.pelvis_h[a:b] < g.stand_h - drop, 2)
+    return runs(g.pelvis_h[a:b] < g.stand_h - drop, 2)
 
 
 def check_squat(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
@@ -387,7 +387,7 @@ def check_bow(g: Geometry, a: int, b: int, p: dict) -> tuple[bool, dict, str]:
         return False, m, f"the trunk tips only {m['trunk_pitch']:.0f} degrees forwards"
     if m["lowest"] > 0.12:
         return False, m, "the pelvis goes down (a squat, not a bow)"
-    if _runs(_airborne(g, a, b), 2):
+    if runs(_airborne(g, a, b), 2):
         return False, m, "the feet leave the ground"
     return True, m, ""
 
