@@ -49,7 +49,7 @@ from ..io_utils import write_text
 from ..motion.resample import resample
 from ..skeleton import HUMANML3D
 from .captions import MotionLabel, captions_for, cmu_captions, hdm05_class_from_filename
-from .importing import source_to_joints
+from .importing import read_source, source_to_joints
 from .presets import PRESETS
 from .source import MocapFormatError
 
@@ -58,6 +58,7 @@ FPS = HUMANML3D.fps  # 20
 MAX_WINDOW = HUMANML3D.max_frames  # 196 frames
 MIN_FRAMES = HUMANML3D.min_frames  # 40 frames
 HDM05_FPS = 120.0
+SOURCE_PRESET = {"bandai-namco": "bandai-namco", "hdm05": "hdm05", "cmu": "cmu-bvh"}  # source -> its preset
 HDM05_TRAIN_ACTORS = ("bd", "bk", "dg")
 BANDAI_SPLIT = (0.8, 0.1, 0.1)
 # (dataset, action, style) pairs held out of training: one arm action, one locomotion
@@ -76,9 +77,14 @@ ATTRIBUTION = {
 }
 
 
+def held_out_pair(dataset: str, label: MotionLabel) -> tuple[str, str, str] | None:
+    """The HELD_OUT pair a Bandai-Namco label (of dataset "bn1"/"bn2") is, or is the mirror image of; None if neither."""
+    return next((p for lab in (label, label.mirrored()) if (p := (dataset, lab.action, lab.style)) in HELD_OUT), None)
+
+
 def is_held_out(dataset: str, label: MotionLabel) -> bool:
-    """Whether a Bandai-Namco label (of dataset "bn1"/"bn2") is a held-out pair or its mirror image."""
-    return any((dataset, lab.action, lab.style) in HELD_OUT for lab in (label, label.mirrored()))
+    """Whether a Bandai-Namco label is a held-out pair or its mirror image."""
+    return held_out_pair(dataset, label) is not None
 
 
 @dataclass
@@ -192,16 +198,8 @@ def assign_take_splits(clips: list[Clip], seed: int, fractions: tuple[float, flo
 
 def clip_joints(clip: Clip) -> np.ndarray:
     """The clip's HumanML3D joints at 20 fps (T, 22, 3), metres, y up (CMU: its segment)."""
-    if clip.source == "hdm05":
-        from .asf_amc import load_asf_amc
-
-        motion = load_asf_amc(clip.asf, clip.path, fps=HDM05_FPS)
-        preset = PRESETS["hdm05"]
-    else:
-        from .bvh import bvh_source, read_bvh
-
-        motion = bvh_source(read_bvh(clip.path), str(clip.path))
-        preset = PRESETS["bandai-namco" if clip.source == "bandai-namco" else "cmu-bvh"]
+    motion = read_source(clip.path, asf=clip.asf, source_fps=HDM05_FPS if clip.source == "hdm05" else None)
+    preset = PRESETS[SOURCE_PRESET[clip.source]]
     joints = resample(source_to_joints(motion, preset), motion.fps, FPS)  # (T, 22, 3)
     if clip.start is not None:
         # HumanML3D's rows index the take at 20 fps from its first motion frame.
@@ -322,25 +320,20 @@ def build_mocap_corpus(
         shutil.rmtree(partial)
     summary = build_dataset(partial, items(), seed=seed, force=force and not resume, resume=resume, workers=workers, progress=progress, tagger=tagger, total=len(clips))
     result = MocapSummary(build=summary, root=out, rows=rows)
-    held_rows = [r for r in rows if r["source"] == "bandai-namco" and is_held_out(r["id"].split("_")[0], MotionLabel("bandai-namco", r["action"], r["style"]))]
-    held = {
-        "pairs": [list(p) for p in HELD_OUT],
-        "ids": {
-            f"{a}+{st} ({d})": sorted(
-                r["id"] for r in held_rows
-                if r["id"].startswith(d + "_") and r["style"] == st and r["action"] in (a, MotionLabel("bandai-namco", a, st).mirrored().action)
-            )
-            for d, a, st in HELD_OUT
-        },
-    }  # fmt: skip
+    held_ids: dict[str, list[str]] = {f"{a}+{st} ({d})": [] for d, a, st in HELD_OUT}
+    for r in rows:
+        pair = held_out_pair(r["id"].split("_")[0], MotionLabel("bandai-namco", r["action"], r["style"])) if r["source"] == "bandai-namco" else None
+        if pair is not None:
+            held_ids[f"{pair[1]}+{pair[2]} ({pair[0]})"].append(r["id"])
+    held = {"pairs": [list(p) for p in HELD_OUT], "ids": {k: sorted(v) for k, v in held_ids.items()}}
     write_text(partial / "held_out_compositions.json", json.dumps(held, indent=1))
-    write_text(partial / "held_out.txt", "".join(f"{i}\n{'M' + i}\n" for i in sorted(r["id"] for r in held_rows)))
+    write_text(partial / "held_out.txt", "".join(f"{i}\nM{i}\n" for i in sorted(i for ids in held_ids.values() for i in ids)))
     write_text(partial / "mocap_summary.json", json.dumps({"rows": rows, "splits": summary.splits, "hours": summary.hours}, indent=0))
     write_text(partial / "mocap_summary.md", result.markdown())
     write_text(partial / "mocap.json", json.dumps({
         "sources": list(sources), "seed": seed, "captions_per_motion": captions_per_motion, "limit": limit,
         "attribution": {s: ATTRIBUTION[s] for s in sources}, "held_out": [list(p) for p in HELD_OUT],
-        "presets": {s: asdict(PRESETS[p]) | {"joints": dict(PRESETS[p].joints)} for s, p in (("bandai-namco", "bandai-namco"), ("hdm05", "hdm05"), ("cmu", "cmu-bvh")) if s in sources},
+        "presets": {s: asdict(PRESETS[SOURCE_PRESET[s]]) | {"joints": dict(PRESETS[SOURCE_PRESET[s]].joints)} for s in sources},
     }, indent=1, default=str))  # fmt: skip
     if out.exists():
         shutil.rmtree(out)

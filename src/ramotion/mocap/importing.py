@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import os
 from pathlib import Path
 
@@ -57,9 +57,7 @@ def source_to_joints(
     """
     preset = resolve_joint_map(joint_map)
     if scale is not None:
-        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-            raise ValueError(f"scale must be a positive number, got {scale}")
-        preset = SkeletonPreset(preset.name, preset.joints, float(scale), preset.up, preset.skip_frames, preset.notes)
+        preset = dataclasses.replace(preset, scale=scale)  # validated as the preset's own scale
     joints = preset.place(motion, up)
     if fps is not None:
         joints = resample(joints, motion.fps, fps)
