@@ -240,3 +240,18 @@ def test_bundled_default_model(tmp_path, capsys):
     joints = np.load(out)
     assert joints.shape == (60, 22, 3) and np.isfinite(joints).all()
     assert 0.5 < joints[:, 15, 1].mean() - joints[:, 0, 1].mean() < 1.0  # head above the pelvis: an upright body
+
+
+@pytest.mark.shared
+def test_build_tiny_on_mixed_corpus(tmp_path, monkeypatch, mocap_root):
+    """Procedural + mocap merged: the semantic checks and the mocap measurements (which read the
+    mocap part's own ids) both run."""
+    from ramotion.experiments.default_model import build_default_model
+
+    monkeypatch.setenv("RAMOTION_CACHE", str(tmp_path / "cache"))
+    settings = __import__("dataclasses").replace(TINY_MOCAP, corpus="mixed", mocap_root=str(mocap_root))
+    info = build_default_model(tmp_path / "work", tmp_path / "model", settings, progress=False)
+    assert [c.split()[1] for c in info["commands"]] == ["synth", "data", "data", "train", "evaluator"]
+    assert info["semantic"]["default model"]["overall"]["checked"] > 0
+    assert info["mocap"]["realism"]["prompts"] > 0 and info["mocap"]["realism"]["models"]["default model"]["metrics"]["acceleration"] > 0
+    assert "non-commercial" in (tmp_path / "model" / MODEL_CARD_NAME).read_text()

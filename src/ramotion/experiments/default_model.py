@@ -305,8 +305,11 @@ def build_default_model(
     pipe = RAMPipeline.from_pretrained(run, device=device)
     identity = {"model": files_digest(run, MODEL_FILES), "evaluator": files_digest(ev_dir)}
     has_programs = (corpus / "programs").is_dir()
-    has_mocap = (corpus / "mocap.json").is_file() or (corpus / "sources" / "mocap_" / "mocap.json").is_file()
-    layout = Layout.of(corpus)
+    # The mocap measurements read ids (bn2_walk_<style>_...) of the mocap corpus itself: in a
+    # mixed corpus they are prefixed, so they run on its mocap part, built under work/mocap.
+    mocap_root = next((r for r in (corpus, work / "mocap") if (r / "mocap.json").is_file()), None)
+    has_mocap = mocap_root is not None
+    layout = Layout.of(mocap_root if has_mocap else corpus)
 
     def realism(split: str, sampler: dict[str, Any], per_action: int, name: str, out: Path, others: dict[str, Any] | None = None) -> dict[str, Any]:
         """Realism against the split's real motions (cached): {"metrics", "real", "ratios", ...} of `name`
@@ -327,9 +330,11 @@ def build_default_model(
         ratios = {k: (mine[k] / found["real"][k] if found["real"].get(k) else None) for k in mine if mine[k] is not None}
         return {**found, "metrics": mine, "ratios": ratios}
 
-    def evaluate(split: str, protocol: dict[str, Any], semantic_motions: int | None, sampler: dict[str, Any] | None, name: str, out: Path) -> dict[str, Any]:
-        """Protocol metrics (+ semantic accuracy) of one sampler setting (None: ground truth) on a split, cached."""
-        data = EvalDataset(corpus, split)
+    def evaluate(
+        split: str, protocol: dict[str, Any], semantic_motions: int | None, sampler: dict[str, Any] | None, name: str, out: Path, root: Path = corpus
+    ) -> dict[str, Any]:
+        """Protocol metrics (+ semantic accuracy) of one sampler setting (None: ground truth) on a split of `root`, cached."""
+        data = EvalDataset(root, split)
         pcfg = ProtocolConfig(**{**protocol, "generation_batch": settings.generation_batch})
         pairs = data.num_batches(pcfg.batch_size, pcfg.max_samples) * pcfg.batch_size
         if pairs <= pcfg.diversity_times:  # small corpora: Diversity over half the pairs
@@ -338,7 +343,7 @@ def build_default_model(
         ident = {**identity, "split": split, "sampler": sampler}
         metrics = Protocol(evaluator, data, pcfg, out_dir=out, progress=progress, identity=ident).run({name: gen})[name]
         row = {"metrics": metrics, "protocol": asdict(pcfg), "pairs": pairs}
-        if has_programs:
+        if has_programs and root == corpus:
             kw = dict(split=split, max_motions=semantic_motions, seed=0, batch_size=settings.generation_batch)
             fp = fingerprint({**ident, **kw})
             path = out / "semantic" / f"{name.replace(' ', '_')}.json"
@@ -372,11 +377,11 @@ def build_default_model(
         held_ok = layout.split("held_out").is_file() and layout.split("held_out").read_text().split()
         if held_ok:  # the protocol needs one whole batch of usable pairs
             pcfg = ProtocolConfig(**settings.test_protocol)
-            held_ok = EvalDataset(corpus, "held_out").num_batches(pcfg.batch_size, pcfg.max_samples) > 0
+            held_ok = EvalDataset(mocap_root, "held_out").num_batches(pcfg.batch_size, pcfg.max_samples) > 0
         if held_ok:
             mocap_report["held_out"] = {
-                GT_ROW: evaluate("held_out", settings.test_protocol, None, None, GT_ROW, work / "held_out")["metrics"],
-                "default model": evaluate("held_out", settings.test_protocol, None, chosen_sampler, "default model", work / "held_out")["metrics"],
+                GT_ROW: evaluate("held_out", settings.test_protocol, None, None, GT_ROW, work / "held_out", mocap_root)["metrics"],
+                "default model": evaluate("held_out", settings.test_protocol, None, chosen_sampler, "default model", work / "held_out", mocap_root)["metrics"],
             }
         fp = fingerprint({**identity, "sampler": chosen_sampler, "samples": settings.style_samples, "others": sorted(others)})
         style_path = work / "test" / "style.json"
@@ -397,7 +402,7 @@ def build_default_model(
         examples = cached_value(ex_path, ex_fp)
         if examples is None:
             gen = pipeline_generator(pipe, batch_size=settings.generation_batch, **chosen_sampler)
-            examples = evaluator_examples(corpus, gen, evaluator, seeds=settings.example_seeds, keep=settings.example_keep)
+            examples = evaluator_examples(mocap_root, gen, evaluator, seeds=settings.example_seeds, keep=settings.example_keep)
             save_cached_value(ex_path, ex_fp, examples)
     elif has_programs:
         ex_path = work / "examples.json"
