@@ -150,3 +150,25 @@ def test_fps_resamples_joints_and_bvh(model_dir: Path, tmp_path: Path, capsys: p
     for bad, message in ((["--fps", "0"], "--fps must be above 0"), (["--fps", "30", "--npy", "features"], "features keep the model's frame rate")):
         code, _, err = run_cli([*base, "-o", str(tmp_path / "d.npy"), *bad], capsys)
         assert code == 2 and message in err and not (tmp_path / "d.npy").exists()
+
+
+def test_no_cleanup_writes_the_raw_joints_of_a_cleaning_model(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """A model folder with extra.cleanup writes cleaned joints; --no-cleanup the features' own."""
+    import json
+    import shutil
+
+    from ramotion.motion.cleanup import CleanupConfig, clean_motion
+    from ramotion.motion.features import features_to_joints
+
+    folder = tmp_path / "cleaning"
+    shutil.copytree(model_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["extra"] = {**config.get("extra", {}), "cleanup": CleanupConfig().to_dict()}
+    (folder / "config.json").write_text(json.dumps(config))
+    common = ["a person walks", "--frames", "40", "--seed", "5", "--model", str(folder), "--quiet"]
+    assert run_cli([*common, "-o", str(tmp_path / "f.npy"), "--npy", "features"], capsys)[0] == 0
+    assert run_cli([*common, "-o", str(tmp_path / "clean.npy")], capsys)[0] == 0
+    assert run_cli([*common, "-o", str(tmp_path / "raw.npy"), "--no-cleanup"], capsys)[0] == 0
+    raw = np.asarray(features_to_joints(np.load(tmp_path / "f.npy")), dtype=np.float32)
+    np.testing.assert_allclose(np.load(tmp_path / "raw.npy"), raw, atol=1e-5)
+    np.testing.assert_allclose(np.load(tmp_path / "clean.npy"), clean_motion(raw), atol=1e-4)

@@ -156,6 +156,38 @@ def test_model_folder_sampler_defaults(pipe: RAMPipeline, tmp_path: Path, text_e
         RAMPipeline.from_pretrained(tmp_path / "chosen", device="cpu", text_encoder=text_encoder)
 
 
+def test_model_folder_cleanup_is_what_every_output_gets(pipe: RAMPipeline, tmp_path: Path, text_encoder) -> None:
+    """extra.cleanup turns the foot cleanup on for joints (and so every file); cleanup=False
+    gives the features' own joints; a bad extra.cleanup fails at load time."""
+    from ramotion.motion.cleanup import CleanupConfig, clean_motion
+
+    assert pipe.default_cleanup() is None
+    raw = pipe("a person walks", frames=40, seed=1)[0]
+    np.testing.assert_array_equal(raw.joints, raw.raw_joints)
+    pipe.save_pretrained(tmp_path / "clean")
+    config_path = tmp_path / "clean" / "config.json"
+    config = json.loads(config_path.read_text())
+    config["extra"] = {**config.get("extra", {}), "cleanup": CleanupConfig(smooth_sigma=0.5).to_dict()}
+    config_path.write_text(json.dumps(config))
+    cleaned_pipe = RAMPipeline.from_pretrained(tmp_path / "clean", device="cpu", text_encoder=text_encoder)
+    m = cleaned_pipe("a person walks", frames=40, seed=1)[0]
+    np.testing.assert_array_equal(m.features, raw.features)  # the sample itself is the same
+    expected = clean_motion(raw.raw_joints, config=CleanupConfig(smooth_sigma=0.5)).astype(np.float32)
+    np.testing.assert_array_equal(m.joints, expected)
+    assert np.abs(m.joints - m.raw_joints).max() > 1e-3
+    np.save(tmp_path / "expected.npy", expected)
+    m.save(tmp_path / "saved.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "saved.npy"), expected)  # files hold the cleaned joints
+    off = cleaned_pipe("a person walks", frames=40, seed=1, cleanup=False)[0]
+    np.testing.assert_array_equal(off.joints, raw.raw_joints)
+    with pytest.raises(TypeError, match="cleanup must be"):
+        cleaned_pipe("a person walks", frames=40, cleanup="yes")
+    config["extra"]["cleanup"] = {"sigma": 1}
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="extra.cleanup: unknown cleanup settings: sigma"):
+        RAMPipeline.from_pretrained(tmp_path / "clean", device="cpu", text_encoder=text_encoder)
+
+
 def test_outputs_by_extension(pipe: RAMPipeline, tmp_path: Path) -> None:
     import bvh as bvh_parser
 

@@ -28,6 +28,7 @@ from torch import Tensor
 from .diffusion import GaussianDiffusion
 from .model.checkpoint import CONFIG_NAME, load_model, load_stats, read_config, resolve_model_dir, save_model
 from .model.ram import RAM
+from .motion.cleanup import CleanupConfig, clean_motion
 from .motion.features import features_to_joints
 from .motion.normalize import Normalizer
 from .sampling import PerSampleNoise, RegSteps, SamplerConfig, lengths_to_mask, sample
@@ -115,12 +116,14 @@ def check_output_path(path: str | os.PathLike) -> Path:
 
 @dataclass
 class Motion:
-    """One generated motion: raw (de-normalised) features (L, D) and what made it."""
+    """One generated motion: raw (de-normalised) features (L, D), what made it, and the foot
+    cleanup its joints get (None: the joints are the features' own)."""
 
     prompt: str
     features: np.ndarray  # (L, D) float32, the dataset's feature space (not normalised)
     seed: int
     skeleton: Skeleton
+    cleanup: CleanupConfig | None = None
     _joints: np.ndarray | None = field(default=None, repr=False)
 
     @property
@@ -136,10 +139,18 @@ class Motion:
         return self.num_frames / self.fps
 
     @property
+    def raw_joints(self) -> np.ndarray:
+        """(L, J, 3) float32 joint positions recovered from the features (y up, metres), uncleaned."""
+        return np.asarray(features_to_joints(self.features, self.skeleton), dtype=np.float32)
+
+    @property
     def joints(self) -> np.ndarray:
-        """(L, J, 3) float32 joint positions recovered from the features (y up, metres)."""
+        """(L, J, 3) float32 joint positions (y up, metres): what every output shows and writes
+        (video, web viewer, .npy, BVH) -- the features' joints, after `cleanup` when it is set
+        (`ramotion.motion.cleanup`: jitter filtered, rigid bones, on the floor, planted feet held)."""
         if self._joints is None:
-            self._joints = np.asarray(features_to_joints(self.features, self.skeleton), dtype=np.float32)
+            raw = self.raw_joints
+            self._joints = raw if self.cleanup is None else clean_motion(raw, self.skeleton, config=self.cleanup).astype(np.float32)
         return self._joints
 
     def save(self, path: str | os.PathLike, *, npy: str = "joints", size: int = 480, fps: float | None = None) -> Path:
@@ -231,6 +242,7 @@ class RAMPipeline:
         self.dtype = resolve_dtype(dtype, self.device)
         self.extra = dict(extra or {})
         self.default_sampler()  # a bad extra.sampler fails here, at load time
+        self.default_cleanup()  # ... and a bad extra.cleanup
         self._text_encoder = text_encoder
         self._text_model_override: str | None = None
         if text_encoder is not None:
@@ -298,6 +310,37 @@ class RAMPipeline:
         if isinstance(out["reg_steps"], list):
             out["reg_steps"] = tuple(out["reg_steps"])
         return out
+
+    def default_cleanup(self) -> CleanupConfig | None:
+        """The foot cleanup motions get when a call leaves it out: the model folder's
+        `extra.cleanup` (config.json; the bundled model's was chosen on the validation split),
+        or none -- a model trained on HumanML3D is sampled as the paper does, uncleaned."""
+        chosen = self.extra.get("cleanup")
+        if chosen is None:
+            return None
+        if not isinstance(chosen, dict):
+            raise ValueError(f"config.json extra.cleanup must be an object, got {chosen!r}")
+        try:
+            return CleanupConfig.from_dict(chosen)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"config.json extra.cleanup: {err}") from None
+
+    def resolve_cleanup(self, cleanup: CleanupConfig | dict | bool | None) -> CleanupConfig | None:
+        """A call's `cleanup` argument -> the config to apply: None takes the model's default,
+        False turns it off, True the default settings, a dict or CleanupConfig its own."""
+        if cleanup not in (None, False) and self.skeleton.name != "humanml3d":
+            raise ValueError(f"foot cleanup needs the HumanML3D skeleton; this model's is {self.skeleton.name}")
+        if cleanup is None:
+            return self.default_cleanup()
+        if cleanup is False:
+            return None
+        if cleanup is True:
+            return self.default_cleanup() or CleanupConfig()
+        if isinstance(cleanup, dict):
+            return CleanupConfig.from_dict(cleanup)
+        if isinstance(cleanup, CleanupConfig):
+            return cleanup.validate()
+        raise TypeError(f"cleanup must be None, a bool, a dict or a CleanupConfig, got {type(cleanup).__name__}")
 
     # ------------------------------------------------------------------ text
 
@@ -387,6 +430,7 @@ class RAMPipeline:
         dtype: str | torch.dtype | None = None,
         batch_size: int | None = None,
         progress: bool = False,
+        cleanup: CleanupConfig | dict | bool | None = None,
     ) -> MotionBatch:
         """Generate one motion per prompt.
 
@@ -396,7 +440,9 @@ class RAMPipeline:
         the rest of the batch. steps, w_reg, w_cfg and reg_steps left as None take the
         model's defaults (`default_sampler()`: the paper's 20 / 5 / 1.5 / all unless the
         model folder names its own). dtype overrides the pipeline's ("auto", "float32", "bfloat16",
-        "float16"). batch_size splits long lists into batches of similar lengths.
+        "float16"). batch_size splits long lists into batches of similar lengths. cleanup:
+        the foot cleanup of the motions' joints (`resolve_cleanup`; None: the model's default,
+        False: the raw joints of the features).
         """
         prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
         if not prompt_list:
@@ -414,6 +460,7 @@ class RAMPipeline:
             steps=steps, w_reg=w_reg, w_cfg=w_cfg, reg_steps=reg_steps, reg_source=reg_source, timesteps=tuple(timesteps) if timesteps is not None else None
         )
         config.validate()
+        clean = self.resolve_cleanup(cleanup)
         kept = config.kept_timesteps(self.diffusion.num_steps)  # fail on bad steps / schedules before any work
         if any(config.reg_flags(kept)) and self.model.motion_encoder is None:
             raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
@@ -432,7 +479,7 @@ class RAMPipeline:
                 [prompt_list[i] for i in chunk], [lengths[i] for i in chunk], [seeds[i] for i in chunk], config, compute_dtype, bar=bar
             )
             for j, i in enumerate(chunk):
-                results[i] = Motion(prompt_list[i], feats[j], seeds[i], self.skeleton)
+                results[i] = Motion(prompt_list[i], feats[j], seeds[i], self.skeleton, clean)
         if bar is not None:
             bar.close()
         return MotionBatch([m for m in results if m is not None])

@@ -50,6 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="prompts per batch with --prompts (default 32)")
     p.add_argument("--npy", choices=("joints", "features"), default="joints", help="what .npy files hold (default joints)")
     p.add_argument("--fps", type=float, default=None, help="resample the written joints, BVH or video to this frame rate (default: the model's, 20); the duration is kept")
+    p.add_argument(
+        "--no-cleanup",
+        action="store_true",
+        help="write the model's raw joints: no foot cleanup (jitter filter, rigid bones, floor, planted feet), which the bundled model applies by default",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=run)
 
@@ -113,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 
     _check_args(args)
     reg_steps = parse_reg_steps(args.reg_steps) if args.reg_steps is not None else None
-    options = dict(steps=args.steps, w_reg=args.w_reg, w_cfg=args.w_cfg, reg_steps=reg_steps, reg_source=args.reg_source)
+    options = dict(steps=args.steps, w_reg=args.w_reg, w_cfg=args.w_cfg, reg_steps=reg_steps, reg_source=args.reg_source, cleanup=False if args.no_cleanup else None)
     if args.prompts is None:
         return _run_single(args, options)
     return _run_file(args, options)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ..io_utils import write_text
+from ..motion.cleanup import CleanupConfig
 from .model_card import FOUND_FINISHED, MODEL_CARD_NAME, render_model_card
 from .runner import MODEL_FILES, cached_value, files_digest, fingerprint, hardware, hardware_line, run_finished, save_cached_value, training_seconds
 
@@ -76,6 +77,9 @@ class BuildSettings:
     example_candidates: int = 48  # test motions of one or two actions tried
     example_seeds: int = 3  # a prompt counts as validated only when every seed passes the checker
     example_keep: int = 8
+    # The foot cleanup saved with the model (config.json extra.cleanup; None: raw joints). Real
+    # mocap: `CleanupConfig()`'s defaults, chosen on its validation split (benchmarks/cleanup.py).
+    cleanup: dict[str, Any] | None = field(default_factory=lambda: CleanupConfig().to_dict())
 
 
 FULL = BuildSettings(
@@ -90,7 +94,7 @@ FULL = BuildSettings(
 )
 # The earlier default: the procedural corpus, 6000 steps (the model the small-scale tables of
 # docs/results.md sample from; `--corpus synth`).
-SYNTH = BuildSettings(corpus="synth", train={"preset": "small", "steps": 6000, "log_every": 50, "val_every": 500, "ckpt_every": 500})
+SYNTH = BuildSettings(corpus="synth", cleanup=None, train={"preset": "small", "steps": 6000, "log_every": 50, "val_every": 500, "ckpt_every": 500})
 TINY = BuildSettings(
     corpus="synth",
     motions=100,
@@ -104,6 +108,7 @@ TINY = BuildSettings(
     test_semantic_motions=3,
     generation_batch=16,
     gif_prompts=(),
+    cleanup=None,
     example_candidates=3,
     example_seeds=1,
     example_keep=2,
@@ -112,7 +117,7 @@ TINY = BuildSettings(
     style_samples=1,
 )
 # The tiny build on a few clips of the real mocap (tests with ../shared/data).
-TINY_MOCAP = dataclasses.replace(TINY, corpus="mocap", mocap_limit=40, evaluator_args=("--preset", "small", "--epochs", "1", "--batch-size", "8"))
+TINY_MOCAP = dataclasses.replace(TINY, corpus="mocap", mocap_limit=40, cleanup=CleanupConfig().to_dict(), evaluator_args=("--preset", "small", "--epochs", "1", "--batch-size", "8"))
 
 
 def weights_megabytes(folder: str | Path) -> float:
@@ -311,14 +316,20 @@ def build_default_model(
     has_mocap = mocap_root is not None
     layout = Layout.of(mocap_root if has_mocap else corpus)
 
-    def realism(split: str, sampler: dict[str, Any], per_action: int, name: str, out: Path, others: dict[str, Any] | None = None) -> dict[str, Any]:
+    def realism(
+        split: str, sampler: dict[str, Any], per_action: int, name: str, out: Path, others: dict[str, Any] | None = None, cleanup: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Realism against the split's real motions (cached): {"metrics", "real", "ratios", ...} of `name`
-        and of each model in `others` ({name: pipeline}) with the same prompts and seeds."""
-        fp = fingerprint({**identity, "split": split, "sampler": sampler, "per_action": per_action, "others": sorted(others or {})})
+        and of each model in `others` ({name: pipeline}) with the same prompts and seeds. With a
+        `cleanup`, `name` is the cleaned motions and f"{name}, raw" the same samples uncleaned."""
+        ident = {"cleanup": cleanup} if cleanup else {}  # (no key without one: the sweep's caches stay valid)
+        fp = fingerprint({**identity, "split": split, "sampler": sampler, "per_action": per_action, "others": sorted(others or {}), **ident})
         path = out / "realism" / f"{name.replace(' ', '_')}.json"
         found = cached_value(path, fp)
         if found is None:
-            gens = {name: TimedGenerator(pipe, settings.generation_batch, sampler)}
+            gens = {name: TimedGenerator(pipe, settings.generation_batch, {**sampler, "cleanup": cleanup or False})}
+            if cleanup:
+                gens[f"{name}, raw"] = TimedGenerator(pipe, settings.generation_batch, {**sampler, "cleanup": False})
             gens.update({k: TimedGenerator(p, settings.generation_batch, {}) for k, p in (others or {}).items()})
             suite = realism_suite(layout, split, gens, per_action=per_action, seed=0)
             found = {
@@ -373,7 +384,7 @@ def build_default_model(
         # Realism (new beside the model in `compare_with`, same prompts and seeds), the held-out
         # (action, style) pairs, and style steering.
         others = {"old model": RAMPipeline.from_pretrained(compare_with, device=device)} if compare_with is not None else {}
-        mocap_report["realism"] = realism("test", chosen_sampler, settings.realism_test_per_action, "default model", work / "test", others)
+        mocap_report["realism"] = realism("test", chosen_sampler, settings.realism_test_per_action, "default model", work / "test", others, settings.cleanup)
         held_ok = layout.split("held_out").is_file() and layout.split("held_out").read_text().split()
         if held_ok:  # the protocol needs one whole batch of usable pairs
             pcfg = ProtocolConfig(**settings.test_protocol)
@@ -383,11 +394,11 @@ def build_default_model(
                 GT_ROW: evaluate("held_out", settings.test_protocol, None, None, GT_ROW, work / "held_out", mocap_root)["metrics"],
                 "default model": evaluate("held_out", settings.test_protocol, None, chosen_sampler, "default model", work / "held_out", mocap_root)["metrics"],
             }
-        fp = fingerprint({**identity, "sampler": chosen_sampler, "samples": settings.style_samples, "others": sorted(others)})
+        fp = fingerprint({**identity, "sampler": chosen_sampler, "samples": settings.style_samples, "others": sorted(others), "cleanup": settings.cleanup})
         style_path = work / "test" / "style.json"
         style = cached_value(style_path, fp)
         if style is None:
-            gens = {"default model": TimedGenerator(pipe, settings.generation_batch, chosen_sampler)}
+            gens = {"default model": TimedGenerator(pipe, settings.generation_batch, {**chosen_sampler, "cleanup": settings.cleanup or False})}
             gens.update({k: TimedGenerator(p, settings.generation_batch, {}) for k, p in others.items()})
             originals = [i for i in all_ids(layout) if not is_mirror(i)]
             style = {a: style_steering(layout, originals, gens, a, settings.style_samples, 0) for a in ("walk", "wave-right-hand")}
@@ -415,6 +426,10 @@ def build_default_model(
 
     # 7. Save into the package (or `dest`), check the size, write the card.
     pipe.extra.update({"sampler": chosen_sampler, "built_by": "scripts/build_default_model.py"})
+    if settings.cleanup:
+        pipe.extra["cleanup"] = settings.cleanup  # every output of the model is cleaned (pipeline.Motion.joints)
+    else:
+        pipe.extra.pop("cleanup", None)
     if examples:
         pipe.extra["example_prompts"] = [e["prompt"] for e in examples]
     dest.mkdir(parents=True, exist_ok=True)
@@ -465,6 +480,7 @@ def build_default_model(
         "actions": actions,
         "mocap": mocap_report,
         "max_seconds": pipe.config.max_frames / 20.0,
+        "cleanup": settings.cleanup,
         "examples": examples,
         "example_rule": (
             f"test-split captions of one or two actions ({settings.example_candidates} tried); kept when all "

@@ -150,6 +150,7 @@ def _mocap_section(info: dict[str, Any]) -> str:
         "",
         realism_table(r),
         "",
+        *(_cleanup_note(info["cleanup"]) if info.get("cleanup") else []),
         f"Generation time per sentence on {info['hardware']} (text model and all 20 steps included): {speed}.",
         "",
         "## Style steering",
@@ -157,6 +158,20 @@ def _mocap_section(info: dict[str, Any]) -> str:
         style_section(mocap.get("style") or {}),
     ]
     return "\n".join(parts) + "\n"
+
+
+def _cleanup_note(cleanup: dict[str, Any]) -> list[str]:
+    """What "default model" and "default model, raw" mean in the realism table."""
+    settings = ", ".join(f"{k}={v}" for k, v in cleanup.items())
+    return [
+        '"default model" is what users get: the samples after the foot cleanup saved with the model '
+        f"(`ramotion.motion.cleanup`, config.json `extra.cleanup`: {settings}): a sub-frame Gaussian filter against "
+        "jitter, one length per bone, the lowest joint on the floor, and feet held still while planted "
+        '(two-bone IK, the hips lowered where a leg cannot reach). "default model, raw" is the same samples '
+        "as the model makes them (`generate --no-cleanup`). The cleanup cannot make steps the model did not "
+        "take: a foot that glides while low, as in its runs, is not planted and still counts as skating.",
+        "",
+    ]
 
 
 def _semantic_section(info: dict[str, Any]) -> str:
