@@ -16,7 +16,6 @@ from ramotion.mocap.export import export_bvh
 from ramotion.mocap.importing import import_bvh, import_motion
 from ramotion.mocap.presets import PRESETS, SkeletonPreset, load_joint_map, to_y_up
 from ramotion.mocap.source import MocapFormatError, SourceMotion
-from ramotion.motion.kinematics import retarget
 from ramotion.skeleton import HUMANML3D as SK
 
 J = {n: k for k, n in enumerate(SK.joint_names)}
@@ -92,9 +91,11 @@ def test_amc_and_bvh_agree_on_the_same_motion(mocap_root: Path, tmp_path: Path) 
     assert cli_main(["export", str(tmp_path / "clip.npy"), "-o", str(tmp_path / "clip.bvh")]) == 0
     back, back_fps = import_bvh(tmp_path / "clip.bvh")
     assert back_fps == pytest.approx(20.0) and back.shape == joints.shape
-    # Every bone below a single-child joint keeps its direction exactly through AMC -> joints
-    # -> BVH -> joints. (Children of the pelvis and spine3 are snapped to one rigid rest
-    # layout by the exporter, which moves whole limbs by centimetres: issue 17's subject.)
+    # The BVH is the motion on its own skeleton: issue 17's targets (mean < 0.5 cm, max < 2 cm),
+    # every bone below a single-child joint keeps its direction exactly through AMC -> joints
+    # -> BVH -> joints, and the root follows its own path.
+    dev = np.linalg.norm(back - joints, axis=-1)
+    assert dev.mean() < 0.005 and dev.max() < 0.02, (dev.mean(), dev.max())
     exact = ["left_knee", "right_knee", "left_ankle", "right_ankle", "left_foot", "right_foot", "spine2", "spine3",
              "head", "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist"]  # fmt: skip
     idx = [J[n] for n in exact]
@@ -106,9 +107,7 @@ def test_amc_and_bvh_agree_on_the_same_motion(mocap_root: Path, tmp_path: Path) 
 
     cos = (unit(back) * unit(joints.astype(np.float32).astype(np.float64))).sum(-1)
     assert cos.min() > 1 - 1e-6, cos.min()
-    # And the whole motion stays on its track: the root path is the retargeted one, to 1 mm.
-    ref = retarget(joints.astype(np.float32).astype(np.float64), SK).numpy()
-    np.testing.assert_allclose(back[:, 0], ref[:, 0], atol=1e-3)
+    np.testing.assert_allclose(back[:, 0], joints[:, 0], atol=1e-4)
 
 
 def test_presets_are_complete_and_name_real_joints() -> None:

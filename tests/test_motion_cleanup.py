@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from ramotion.evaluation.realism import FOOT_JOINTS, foot_skating, mean_acceleration
-from ramotion.motion.cleanup import CleanupConfig, clean_motion, lock_feet, rigid_bones, stances
+from ramotion.motion.cleanup import CleanupConfig, clean_motion, lock_feet, stances
+from ramotion.motion.rigid import joint_layouts, make_rigid
 from ramotion.skeleton import HUMANML3D, KIT
 from ramotion.synth.corpus import generate_corpus
 
@@ -52,16 +53,22 @@ def test_a_clean_procedural_walk_is_left_nearly_as_it_is():
     assert np.ptp(bone_lengths(out), axis=0).max() < 1e-6
 
 
-def test_rigid_bones_keeps_directions_and_takes_the_median_length():
+def test_make_rigid_keeps_directions_fixes_lengths_and_layouts_and_is_idempotent():
     raw = gliding(jitter=0.02)
-    out = rigid_bones(raw, HUMANML3D)
+    out = make_rigid(raw, HUMANML3D)
     np.testing.assert_allclose(out[:, 0], raw[:, 0])
-    for child in (4, 7, 20):
+    for child in (4, 7, 20):  # single-child bones keep their direction, at the median length
         d_raw = raw[:, child] - raw[:, PARENTS[child]]
         d_out = out[:, child] - out[:, PARENTS[child]]
         cos = np.sum(d_raw * d_out, axis=-1) / np.linalg.norm(d_raw, axis=-1) / np.linalg.norm(d_out, axis=-1)
         assert cos.min() > 1 - 1e-9
         assert np.linalg.norm(d_out, axis=-1) == pytest.approx(np.median(np.linalg.norm(d_raw, axis=-1)))
+    for joint, kids in ((0, [1, 2, 3]), (9, [12, 13, 14])):  # the pelvis and the chest keep one shape
+        rel = out[:, kids] - out[:, joint : joint + 1]  # (T, 3, 3)
+        gram = np.einsum("tki,tli->tkl", rel, rel)  # distances and angles between the children
+        assert np.ptp(gram, axis=0).max() < 1e-9
+    assert set(joint_layouts(out, HUMANML3D)) == {0, 9}
+    np.testing.assert_allclose(make_rigid(out, HUMANML3D), out, atol=1e-9)
 
 
 def test_a_foot_in_the_air_is_not_planted_and_an_unplanted_leg_is_unchanged():

@@ -36,6 +36,7 @@ from .skeleton import Skeleton, skeleton_for_feature_dim
 
 OUTPUT_FORMATS = (".npy", ".bvh", ".mp4", ".gif")
 DEFAULT_SECONDS = 6.0  # MDM's default motion length
+BVH_MEAN_TOLERANCE, BVH_MAX_TOLERANCE = 0.005, 0.02  # m: a BVH further than this from its motion gets a warning
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default_model"
 _DTYPES = {
     "float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
@@ -176,9 +177,15 @@ class Motion:
 
             save_npy(out, joints if npy == "joints" else self.features.astype(np.float32))
         elif suffix == ".bvh":
-            from .mocap.export import export_bvh
+            from .mocap.export import deviation, export_bvh
 
-            export_bvh(joints, out, self.skeleton, fps=rate)
+            dev = deviation(export_bvh(joints, out, self.skeleton, fps=rate), joints)
+            if dev.mean() > BVH_MEAN_TOLERANCE or dev.max() > BVH_MAX_TOLERANCE:
+                warnings.warn(
+                    f"{out}: the BVH differs from the motion by {dev.mean() * 100:.2f} cm on average (max {dev.max() * 100:.2f} cm): "
+                    "its bones stretch from frame to frame and a BVH has one length per bone (the foot cleanup makes them rigid)",
+                    stacklevel=2,
+                )
         else:
             from .viz.render import render_motion
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from .common import UserError, input_path
 from .render import checked_output
 
@@ -16,8 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "export",
         help="export a motion as BVH",
         description=(
-            "Write a HumanML3D motion as a BVH: 22 joints, reference rest pose, root position and joint "
-            "rotations, y up, metres (see --scale). INPUT is a .npy of features (T,263) or joints (T,22,3)."
+            "Write a HumanML3D motion as a BVH: 22 joints with SMPL names, a T-pose rest on the motion's own "
+            "skeleton (exact for a motion with fixed bones), root position and joint rotations, y up, metres "
+            "(see --scale). INPUT is a .npy of features (T,263) or joints (T,22,3)."
         ),
     )
     p.add_argument("input", help="motion file: .npy features (T,263) or joints (T,22,3)")
@@ -26,12 +25,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scale", type=float, default=1.0, help="multiply lengths by this (default 1: metres; 100: centimetres)"
     )
+    p.add_argument(
+        "--rest",
+        choices=("motion", "reference"),
+        default="motion",
+        help="the file's skeleton: the motion's own (default; the BVH reproduces the joints) or HumanML3D's reference "
+        "(the motion retargeted to it, for retargeting onto other rigs)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..mocap.export import export_bvh
-    from ..mocap.importing import bvh_to_joints
+    from ..mocap.export import deviation, export_bvh
     from ..motion.loading import load_motion
     from ..motion.resample import resample
 
@@ -47,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
     fps = args.fps if args.fps is not None else motion.fps
     joints = resample(motion.joints, motion.fps, fps)  # (T', 22, 3), same duration
     try:
-        bvh = export_bvh(joints, out, fps=fps, scale=args.scale)
+        bvh = export_bvh(joints, out, fps=fps, scale=args.scale, rest=args.rest)
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
-    # How far the BVH is from the input: the retarget to the reference skeleton plus the
-    # rigid fit at pelvis and spine3 (see ramotion.mocap.export).
-    dev = np.linalg.norm(bvh_to_joints(bvh, scale=1.0 / args.scale) - joints, axis=-1)
+    # How far the BVH is from the input: 0 for a rigid motion; bones that stretch from frame
+    # to frame cannot be written exactly (one length per bone; see ramotion.mocap.export).
+    dev = deviation(bvh, joints, scale=args.scale)
     resampled = f" (resampled from {len(motion.joints)} frames at {motion.fps:g} fps)" if abs(fps - motion.fps) > 1e-9 else ""
     print(
         f"wrote {out}: {bvh.num_frames} frames at {fps:g} fps{resampled}, {len(bvh.names)} joints "

@@ -1,25 +1,26 @@
 """BVH export of HumanML3D motions.
 
-`export_bvh` writes a standard BVH: a 22-joint hierarchy in SMPL order with the reference
-rest pose as offsets, the root position plus one rotation per joint, 20 fps, metres,
-y up, `Zrotation Xrotation Yrotation` channels (R = Rz Rx Ry, the order of the CMU
-files that Blender's importer reads). The format itself is `mocap.bvh`.
+`export_bvh` writes a standard BVH: a 22-joint hierarchy in SMPL order and names, the
+root position plus one rotation per joint, 20 fps, metres, y up, `Zrotation Xrotation
+Yrotation` channels (R = Rz Rx Ry, the order of the CMU files that Blender's importer
+reads). The format itself is `mocap.bvh`.
 
-Why the rest pose is not HumanML3D's axis-aligned offsets. HumanML3D stores one
-rotation per *bone* (at the child joint); a BVH stores one rotation per *joint*,
-shared by all of its children. At the two joints with several children (pelvis:
-hips and spine1; spine3: neck and collars) one rotation can only place the children
-if their layout is rigid. The real layout is nearly rigid (in SMPL these children hang
-off one rigid segment), but it is *not* the axis-aligned one (the hips sit about 55
-degrees below the pelvis, not level with it): with axis-aligned offsets the BVH would
-be up to 15 cm off on real motions, with the reference layout 0.4 to 2 cm. So the rest
-offsets are the true reference pose (HumanML3D motion 000021, frame 0, turned to face
-+z) at the reference bone lengths, and the rotation at a multi-child joint is the
-least-squares fit of the rest children onto the posed children. The motion a BVH
-encodes is therefore: the input retargeted to the reference skeleton (as
-`joints_to_features` does), with the children of pelvis and spine3 snapped to that
-rigid layout; everything else is exact. `bvh_to_joints(motion)` of an exported
-motion returns exactly those joints.
+The skeleton is the motion's own (`rest="motion"`, the default): each bone's offset has the
+motion's median length for that bone (`motion.rigid.bone_lengths`), and at the two joints
+with several children (pelvis: hips and spine1; spine3: neck and collars), whose one BVH
+rotation must place all the children, the children's offsets are their mean layout in the
+motion (`motion.rigid.joint_layouts`). A motion with fixed bones and fixed pelvis and chest
+shapes -- every motion `motion.cleanup` made, every forward-kinematics motion, every BVH import
+-- is therefore written exactly: forward kinematics of the file gives back its joints. A motion
+whose bones stretch from frame to frame (a model's raw joints) cannot be, since a BVH has one
+length per bone; `deviation` measures how far the file is from it.
+
+`rest="reference"` writes the HumanML3D reference skeleton instead (for retargeting onto
+other rigs): the motion is retargeted to the reference bone lengths (as `joints_to_features`
+does) and the multi-child joints take the reference pose's layout, HumanML3D motion 000021's
+frame 0 turned to face +z (not HumanML3D's axis-aligned offsets, whose hips sit level with the
+pelvis: 15 cm off on real motion). The rotation at a multi-child joint is the least-squares
+fit of the rest children onto the posed children in both modes.
 
 The arms rest in a T-pose (shoulder, elbow and wrist bones along +-x), as in most
 BVH rigs: a single-child joint gets the shortest rotation from its rest bone to its
@@ -42,6 +43,7 @@ from torch import Tensor
 from ..io_utils import atomic_path
 from ..motion.features import check_joints
 from ..motion.kinematics import retarget
+from ..motion.rigid import bone_lengths, fit_rotation, joint_layouts
 from ..rotations import matrix_to_quat, qbetween, qinv, qmul, qrot, quat_to_euler
 from ..skeleton import HUMANML3D, Skeleton, get_skeleton
 from .bvh import BVHMotion
@@ -100,37 +102,25 @@ def rest_offsets(skeleton: Skeleton = HUMANML3D) -> np.ndarray:
     return dirs * np.asarray(skeleton.bone_lengths)[:, None]
 
 
-def _best_fit_rotation(rest: Tensor, posed: Tensor) -> Tensor:
-    """Rotation R (T, 3, 3) minimising sum_k |R rest_k - posed_k|^2.
-
-    rest (K, 3), posed (T, K, 3). Kabsch by SVD, batched over frames (scipy's
-    Rotation.align_vectors solves the same problem but one frame per call).
-    """
-    H = torch.einsum("ki,tkj->tij", rest, posed)  # (T, 3, 3) sum_k rest_k posed_k^T
-    U, _, Vh = torch.linalg.svd(H)
-    V = Vh.mT
-    d = torch.sign(torch.linalg.det(V @ U.mT))  # (T,) -1 would be a reflection
-    D = torch.diag_embed(torch.stack((torch.ones_like(d), torch.ones_like(d), d), dim=-1))
-    return V @ D @ U.mT
-
-
 def motion_to_bvh(
     joints: np.ndarray | Tensor,
     skeleton: str | Skeleton = "humanml3d",
     *,
     fps: float | None = None,
     scale: float = 1.0,
-    retarget_to_reference: bool = True,
+    rest: str = "motion",
 ) -> BVHMotion:
     """The BVH of a motion. joints (T, 22, 3) in metres, y up.
 
-    The motion is first retargeted to the reference skeleton (bone lengths and the
-    leg-length scaling of the root trajectory, as in `joints_to_features`); the BVH then
-    encodes it with the reference rest pose (see the module docstring). `scale` multiplies
-    all lengths in the file (100 writes centimetres). `fps` defaults to the skeleton's.
+    rest: "motion" (the motion's own skeleton: exact for a rigid motion) or "reference" (the
+    motion retargeted onto the HumanML3D reference skeleton); see the module docstring. The
+    rest pose is a T-pose facing +z either way. `scale` multiplies all lengths in the file
+    (100 writes centimetres). `fps` defaults to the skeleton's.
     """
     sk = get_skeleton(skeleton)
-    rest = torch.as_tensor(rest_offsets(sk))  # (J, 3); raises for non-HumanML3D skeletons
+    reference = rest_offsets(sk)  # (J, 3); raises for non-HumanML3D skeletons
+    if rest not in ("motion", "reference"):
+        raise ValueError(f"rest must be 'motion' or 'reference', got {rest!r}")
     check_joints(joints, sk)
     fps = float(sk.fps if fps is None else fps)
     if not (math.isfinite(fps) and fps > 0):
@@ -147,7 +137,7 @@ def motion_to_bvh(
             f"cannot export: joints {sk.joint_names[parents[b + 1]]} and {sk.joint_names[b + 1]} coincide "
             f"in frame {t} (a bone of zero length has no direction)"
         )
-    if retarget_to_reference:
+    if rest == "reference":
         pos = retarget(pos, sk)  # (T, J, 3)
         bad = ~torch.isfinite(pos).all(dim=-1).all(dim=-1)
         if bool(bad.any()):
@@ -157,6 +147,13 @@ def motion_to_bvh(
             )
     T, J = pos.shape[:2]
     children: list[list[int]] = [[c for c in range(J) if parents[c] == j] for j in range(J)]
+    offsets_np = reference.copy()
+    if rest == "motion":
+        offsets_np *= (bone_lengths(pos.numpy(), sk) / np.maximum(np.linalg.norm(reference, axis=1), 1e-12))[:, None]
+        start = {j: offsets_np[kids] for j, kids in enumerate(children) if len(kids) > 1}
+        for j, layout in joint_layouts(pos.numpy(), sk, start).items():
+            offsets_np[children[j]] = layout
+    rest_t = torch.as_tensor(offsets_np)  # (J, 3) the file's rest offsets
 
     identity = pos.new_tensor((1.0, 0.0, 0.0, 0.0)).expand(T, 4)
     glob: list[Tensor] = [identity] * J  # global rotations (T, 4)
@@ -167,11 +164,11 @@ def motion_to_bvh(
         if len(kids) == 1:
             c = kids[0]
             bone = qrot(qinv(parent_rot), pos[:, c] - pos[:, j])  # (T, 3) in the parent's frame
-            local[j] = qbetween(rest[c].expand(T, 3), bone)
+            local[j] = qbetween(rest_t[c].expand(T, 3), bone)
             glob[j] = qmul(parent_rot, local[j])
         elif len(kids) > 1:
             posed = pos[:, kids] - pos[:, j : j + 1]  # (T, K, 3)
-            glob[j] = matrix_to_quat(_best_fit_rotation(rest[kids], posed))
+            glob[j] = matrix_to_quat(torch.as_tensor(fit_rotation(rest_t[kids].numpy(), posed.numpy())))
             local[j] = qmul(qinv(parent_rot), glob[j])
         else:
             glob[j] = parent_rot  # leaf: local identity
@@ -193,9 +190,9 @@ def motion_to_bvh(
     values = np.concatenate((root, euler[:, order].reshape(T, -1)), axis=1)  # (T, 3 + 3J)
     rot_channels = tuple(f"{a}rotation" for a in ROTATION_ORDER)
     channels = [("Xposition", "Yposition", "Zposition") + rot_channels] + [rot_channels] * (J - 1)
-    offsets = rest.numpy()[order] * scale
+    offsets = offsets_np[order] * scale
     offsets[0] = 0.0  # the root's place is all in its position channels
-    end_sites = {file_index[j]: rest[j].numpy() * scale * END_SITE_FRACTION for j in order if not children[j]}
+    end_sites = {file_index[j]: offsets_np[j] * scale * END_SITE_FRACTION for j in order if not children[j]}
     return BVHMotion(
         names=[sk.joint_names[j] for j in order],
         parents=[file_index[parents[j]] if parents[j] >= 0 else -1 for j in order],
@@ -215,12 +212,22 @@ def export_bvh(
     fps: float | None = None,
     scale: float = 1.0,
     decimals: int = 6,
+    rest: str = "motion",
 ) -> BVHMotion:
     """Write a motion (T, 22, 3) as a BVH file, atomically; returns the BVHMotion written."""
-    motion = motion_to_bvh(joints, skeleton, fps=fps, scale=scale)
+    motion = motion_to_bvh(joints, skeleton, fps=fps, scale=scale, rest=rest)
     text = motion.to_text(decimals)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="ascii")
     return motion
 
 
+
+
+def deviation(motion: BVHMotion, joints: np.ndarray | Tensor, scale: float = 1.0) -> np.ndarray:
+    """(T, 22) distance (m) of every joint of the BVH's forward kinematics from `joints`
+    (what the file shows against what it was made from); `scale` as given to the export."""
+    from .importing import bvh_to_joints
+
+    given = np.asarray(joints.detach().cpu() if isinstance(joints, Tensor) else joints, dtype=np.float64)
+    return np.linalg.norm(bvh_to_joints(motion, scale=1.0 / scale) - given, axis=-1)

@@ -9,10 +9,12 @@ Steps (`clean_motion`), each owned by one function:
 
 1. `smooth` -- a Gaussian low-pass over time (scipy), sigma below one frame: it removes the
    frame-to-frame jitter and leaves the motion's own dynamics (real mocap loses a few percent
-   of its acceleration under it, generated motion about two thirds); then `rigid_bones`
-   gives each bone one length, as a body (and an animation file) has.
+   of its acceleration under it, generated motion about two thirds); then `rigid.make_rigid`
+   gives each bone one length and the pelvis and chest one shape, as a body (and an animation
+   file: the BVH of a cleaned motion is exact) has.
 2. `put_on_floor` -- shift the motion vertically so that its lowest joint is at y = 0, the
-   representation's own convention for every real clip.
+   representation's own convention for every real clip; `settle` lowers a body that hangs in
+   the air for longer than a jump back onto the floor.
 3. `stances` then `lock_feet` -- find the frames in which each foot is planted (low and slow),
    hold the foot's horizontal position still over each stance (eased in and out over a few
    frames), and bend the leg to reach it by two-bone inverse kinematics.
@@ -28,6 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..skeleton import HUMANML3D, Skeleton
+from .rigid import make_rigid
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,9 @@ class CleanupConfig:
     and the contact speed that leaves the least foot skating without lifting feet off the floor.
 
     smooth_sigma: Gaussian sigma in frames (0 turns the filter off).
-    floor: put the lowest joint on y = 0.
+    floor: put the lowest joint on y = 0, and lower the body back onto the floor wherever it
+        hangs in the air for longer than `max_airborne_seconds` (a jump or a running stride is
+        shorter; `evaluation.realism.floating` draws the same line).
     lock_feet: hold planted feet still (inverse kinematics on the legs).
     contact_height: a foot is low when its toe is within this of the floor (m); its ankle gets
         this plus the skeleton's ankle height above the toe.
@@ -50,6 +55,7 @@ class CleanupConfig:
 
     smooth_sigma: float = 0.65
     floor: bool = True
+    max_airborne_seconds: float = 0.6
     lock_feet: bool = True
     contact_height: float = 0.05
     contact_speed: float = 2.0
@@ -57,7 +63,7 @@ class CleanupConfig:
     blend_frames: int = 3
 
     def validate(self) -> CleanupConfig:
-        for name in ("smooth_sigma", "contact_height", "contact_speed"):
+        for name in ("smooth_sigma", "max_airborne_seconds", "contact_height", "contact_speed"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and np.isfinite(value) and value >= 0):
                 raise ValueError(f"cleanup {name} must be a number >= 0, got {value!r}")
@@ -98,27 +104,30 @@ def smooth(joints: np.ndarray, sigma: float) -> np.ndarray:
     return gaussian_filter1d(np.asarray(joints, dtype=np.float64), sigma, axis=0, mode="nearest")
 
 
-def rigid_bones(joints: np.ndarray, skeleton: Skeleton) -> np.ndarray:
-    """(T, J, 3): every bone given one length over the clip, its median, keeping each bone's
-    direction per frame and the root's path. A generated motion's bones stretch by about a
-    centimetre from frame to frame (real capture's do not), and an animation file has one
-    length per bone: after this, a BVH of the motion reproduces it exactly."""
-    j = np.asarray(joints, dtype=np.float64)
-    parents = skeleton.parents
-    out = j.copy()
-    for child in range(1, skeleton.num_joints):  # parents come before children in both skeletons
-        parent = parents[child]
-        bone = j[:, child] - j[:, parent]  # (T, 3)
-        length = np.linalg.norm(bone, axis=-1)
-        direction = bone / np.maximum(length, 1e-9)[:, None]
-        out[:, child] = out[:, parent] + np.median(length) * direction
-    return out
-
-
 def put_on_floor(joints: np.ndarray) -> np.ndarray:
     """(T, J, 3): the motion shifted vertically so that its lowest joint over the clip is at y = 0."""
     j = np.array(joints, dtype=np.float64)
     j[..., 1] -= j[..., 1].min()
+    return j
+
+
+def settle(joints: np.ndarray, fps: float, max_airborne_seconds: float, height: float = 0.10, ease_frames: int = 3) -> np.ndarray:
+    """(T, J, 3) with the body lowered onto the floor (y = 0) over every run of frames longer
+    than `max_airborne_seconds` in which no joint is within `height` of it: a person only
+    leaves the ground for a jump. Lowered by the gap to the floor, eased in and out over
+    `ease_frames`, never below the floor."""
+    from scipy.ndimage import gaussian_filter1d
+
+    j = np.array(joints, dtype=np.float64)
+    lowest = j[..., 1].min(axis=1)  # (T,)
+    drop = np.zeros(len(j))
+    for a, b in _runs(lowest > height):
+        if (b - a) / fps > max_airborne_seconds:
+            drop[a:b] = lowest[a:b]
+    if drop.any():
+        if ease_frames > 0:
+            drop = gaussian_filter1d(drop, ease_frames / 2, mode="nearest")
+        j[..., 1] -= np.clip(drop, 0.0, lowest)[:, None]
     return j
 
 
@@ -275,9 +284,9 @@ def clean_motion(joints: np.ndarray, skeleton: Skeleton = HUMANML3D, fps: float 
     j = _check(joints, skeleton)
     config.validate()
     rate = float(skeleton.fps if fps is None else fps)
-    j = rigid_bones(smooth(j, config.smooth_sigma), skeleton)
+    j = make_rigid(smooth(j, config.smooth_sigma), skeleton)
     if config.floor:
-        j = put_on_floor(j)
+        j = settle(put_on_floor(j), rate, config.max_airborne_seconds)
     if config.lock_feet and len(j) >= 2:
         j = lock_feet(j, stances(j, skeleton, rate, config), skeleton, config.blend_frames)
         if config.floor:  # the legs bent: back onto the floor
