@@ -64,6 +64,15 @@ def server_url(pipe: RAMPipeline):
 
 
 @pytest.fixture(scope="module")
+def default_server_url(encoder):
+    """The server on the bundled model: person-sized motions, to judge what a phone shows."""
+    pipe = RAMPipeline.from_pretrained(device="cpu", dtype="float32", text_encoder=encoder)
+    app = create_app(pipe, ServerLimits(max_samples=4), allowed_hosts=LOOPBACK_HOSTS)
+    with running_server(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def browser():
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -209,13 +218,14 @@ def test_page_says_what_to_run_without_three_js(browser, pipe: RAMPipeline, tmp_
         context.close()
 
 
-def test_phone_viewport(browser, server_url: str, tmp_path: Path) -> None:
+def test_phone_viewport(browser, default_server_url: str, tmp_path: Path) -> None:
     """A 390 x 844 phone: one header line, the box refuses text over the limit, Ctrl+Enter
-    during a generation sends no second request, and the result scrolls into view. (The
-    figures are still small there: the camera fits all samples side by side.)"""
+    during a generation sends no second request, the result scrolls into view, and the
+    figure is readable: the camera frames sample 1 alone (tabs switch samples, "All" shows
+    them side by side, each then a fraction of the height)."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
     page = context.new_page()
-    page.goto(server_url + "/")
+    page.goto(default_server_url + "/")
     page.wait_for_selector("body[data-state=ready]", timeout=30_000)
     assert page.locator(".topbar").bounding_box()["height"] < 60  # one line
     page.locator("#prompt").click()
@@ -231,7 +241,23 @@ def test_phone_viewport(browser, server_url: str, tmp_path: Path) -> None:
     assert len(requests) == 1, requests
     box = page.locator("#viewer").bounding_box()  # relative to the visible viewport
     assert -2 <= box["y"] < 844 / 2 and box["height"] >= 300, box
+    tabs = page.locator("#focus-tabs button")
+    assert tabs.count() == 4 and page.locator("#focus-tabs [aria-selected=true]").inner_text() == "Sample 1"
+    page.wait_for_timeout(300)
+    one = page.evaluate("window.ramotionViewer.figureHeightPx()")
+    assert one >= 0.4 * box["height"], (one, box)  # a figure 40% of the viewer's height or more (it walks away from the camera)
     shot = tmp_path / "web_phone.png"
+    page.screenshot(path=str(shot))
+    _keep(shot)
+    page.locator("#focus-tabs [data-focus=all]").click()
+    page.wait_for_timeout(300)
+    everyone = page.evaluate("window.ramotionViewer.figureHeightPx()")
+    assert everyone < 0.8 * one, (everyone, one)  # side by side: smaller, as the tabs exist for
+    page.locator("#focus-tabs [data-focus='2']").click()
+    assert page.evaluate("window.ramotionViewer.focused") == 2
+    shot = tmp_path / "web_phone_all.png"
+    page.locator("#focus-tabs [data-focus=all]").click()
+    page.wait_for_timeout(300)
     page.screenshot(path=str(shot))
     _keep(shot)
     context.close()

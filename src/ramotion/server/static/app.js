@@ -10,7 +10,7 @@ const ui = {
   wReg: $('w-reg'), wRegOut: $('wreg-out'), seed: $('seed'), dice: $('dice'), generate: $('generate'),
   status: $('status'), error: $('error'), banner: $('banner'), modelInfo: $('model-info'),
   viewer: $('viewer'), empty: $('viewer-empty'), play: $('play'), scrub: $('scrub'),
-  frameLabel: $('frame-label'), sampleList: $('samples'),
+  frameLabel: $('frame-label'), sampleList: $('samples'), focusTabs: $('focus-tabs'),
 };
 let viewer = null;
 let info = null;
@@ -168,6 +168,7 @@ function showMotions(data) {
     ui.scrub.disabled = false;
     ui.play.textContent = 'Pause';
   }
+  showFocusTabs(data.samples.length);
   ui.sampleList.replaceChildren(...data.samples.map((s, i) => {
     const card = document.createElement('div');
     card.className = 'sample-card';
@@ -183,6 +184,31 @@ function showMotions(data) {
   legend.className = 'legend';
   legend.innerHTML = '<span><span class="swatch" style="background:var(--left)"></span>left side</span><span><span class="swatch" style="background:var(--right)"></span>right side</span>';
   ui.sampleList.append(legend);
+}
+
+// One tab per sample and "All": which samples the camera frames. A narrow screen (a phone)
+// starts on sample 1 alone, where all side by side would make each figure tiny.
+function showFocusTabs(n) {
+  if (!viewer || n < 2) { ui.focusTabs.hidden = true; ui.focusTabs.replaceChildren(); if (viewer) viewer.focus(null); return; }
+  const narrow = window.matchMedia('(max-width: 600px)').matches;
+  const choices = [...Array(n).keys(), null];
+  const buttons = choices.map((index) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'small';
+    b.setAttribute('role', 'tab');
+    b.dataset.focus = index === null ? 'all' : String(index);
+    b.textContent = index === null ? 'All' : `Sample ${index + 1}`;
+    b.addEventListener('click', () => select(index));
+    return b;
+  });
+  function select(index) {
+    viewer.focus(index);
+    buttons.forEach((b, k) => b.setAttribute('aria-selected', String(choices[k] === index)));
+  }
+  ui.focusTabs.replaceChildren(...buttons);
+  ui.focusTabs.hidden = false;
+  select(narrow ? 0 : null);
 }
 
 function bindTransport() {

@@ -41,6 +41,7 @@ export class MotionViewer {
     this.group = new THREE.Group();     // everything that belongs to the current motions
     this.scene.add(this.group);
     this.motions = [];                  // [{joints: Float32Array (T*J*3), frames, offsetX}]
+    this.focused = null;                // index of the sample the camera frames, null: all of them
     this.parents = [];
     this.fps = 20;
     this.numFrames = 0;
@@ -94,10 +95,38 @@ export class MotionViewer {
       const line = new THREE.Line(new THREE.BufferGeometry().setFromPoints(pts), new THREE.LineBasicMaterial({ color: 0x8a91a3, transparent: true, opacity: 0.6 }));
       this.group.add(line);
     }
+    this.focused = null;
     this._frameCamera();
     this.frame = 0;
     this.playing = true;
     this._pose(0);
+  }
+
+  /** Frame one sample (index) or all of them (null): on a narrow screen the samples side by
+   *  side would each be a few dozen pixels tall. */
+  focus(index) {
+    this.focused = index === null || index === undefined ? null : Math.max(0, Math.min(index, this.motions.length - 1));
+    this._frameCamera();
+  }
+
+  /** On-screen height (CSS pixels) of the focused sample's (or the first's) tallest pose: how
+   *  readable the figure is (the page's end-to-end test checks it on a phone). */
+  figureHeightPx() {
+    const mo = this.motions[this.focused ?? 0];
+    if (!mo) return 0;
+    const p = new THREE.Vector3();
+    let best = 0;
+    const h = this.container.clientHeight;
+    for (let t = 0; t < mo.frames; t++) {
+      let lo = Infinity, hi = -Infinity;
+      for (let j = 0; j < this.numJoints; j++) {
+        const k = (t * this.numJoints + j) * 3;
+        p.set(mo.joints[k] + mo.offsetX, mo.joints[k + 1], mo.joints[k + 2]).project(this.camera);
+        lo = Math.min(lo, p.y); hi = Math.max(hi, p.y);
+      }
+      best = Math.max(best, ((hi - lo) / 2) * h);
+    }
+    return best;
   }
 
   play() { this.playing = true; this._lastTime = null; }
@@ -118,7 +147,8 @@ export class MotionViewer {
   _frameCamera() {
     const box = new THREE.Box3();
     const p = new THREE.Vector3();
-    for (const m of this.motions) {
+    const shown = this.focused === null ? this.motions : [this.motions[this.focused]];
+    for (const m of shown) {
       for (let k = 0; k < m.joints.length; k += 3) box.expandByPoint(p.set(m.joints[k] + m.offsetX, m.joints[k + 1], m.joints[k + 2]));
     }
     const center = box.getCenter(new THREE.Vector3());
@@ -181,5 +211,6 @@ export class MotionViewer {
     this.renderer.setSize(w, h, false);
     this.camera.aspect = w / h;
     this.camera.updateProjectionMatrix();
+    if (this.motions.length) this._frameCamera();
   }
 }
