@@ -241,6 +241,8 @@ def _bad_files(tmp_path: Path) -> dict[str, Path]:
         ("export", "GOOD", "o.mp4", [], "expected one of .bvh"),
         ("export", "GOOD", "nowhere/o.bvh", [], "does not exist"),
         ("export", "GOOD", "o.bvh", ["--scale", "-1"], "--scale must be a positive number"),
+        ("export", "GOOD", "o.bvh", ["--fps", "0"], "--fps must be above 0"),
+        ("export", "GOOD", "o.bvh", ["--fps", "-20"], "--fps must be above 0"),
         ("import-bvh", "junk.bvh", "o.npy", [], "bad BVH file"),
         ("import-bvh", "junk.npy", "o.npy", [], "expected a .bvh or .bvh.gz input file"),
         ("import-bvh", "missing.bvh", "o.npy", [], "no such file"),
