@@ -306,6 +306,8 @@ def test_text_model_size_mismatch(model_dir: Path) -> None:
 def test_dtypes(pipe: RAMPipeline) -> None:
     cpu = torch.device("cpu")
     assert resolve_dtype("auto", cpu) == (torch.bfloat16 if cpu_has_fast_bf16() else torch.float32)
+    assert resolve_dtype("auto", cpu, model_dim=512) == resolve_dtype("auto", cpu)
+    assert resolve_dtype("auto", cpu, model_dim=128) == torch.float32  # too narrow for bf16 to pay
     assert resolve_dtype("bf16", cpu) == torch.bfloat16 and resolve_dtype(torch.float16, cpu) == torch.float16
     fp32 = pipe("a person walks", frames=8, seed=0, steps=4, dtype="float32").features[0]
     bf16 = pipe("a person walks", frames=8, seed=0, steps=4, dtype="bfloat16").features[0]
@@ -321,3 +323,23 @@ def test_prompt_file_parsing(tmp_path: Path) -> None:
     f.write_text("a person walks#soon\n")
     with pytest.raises(ValueError, match=r"p.txt:1: bad length 'soon'"):
         list(iter_prompt_file(f))
+
+
+def test_bundled_model_is_batch_invariant_in_float32() -> None:
+    """A motion depends on its prompt, length and seed only, not on the batch it is computed in:
+    alone, twice in one batch, or padded among longer and shorter prompts, with REG on and off,
+    on the bundled model (whose dtype="auto" is float32: too narrow for bf16 to pay)."""
+    from ramotion.pipeline import default_model_dir
+
+    if default_model_dir() is None:
+        pytest.skip("this installation has no bundled model")
+    pipe = RAMPipeline.from_pretrained(device="cpu")
+    assert pipe.dtype == torch.float32
+    for w_reg in (0.0, 5.0):
+        kw = dict(w_reg=w_reg, reg_steps="all" if w_reg else "none", cleanup=False)
+        alone = pipe(["a person jumps twice"], seconds=3.0, seed=42, **kw)[0]
+        pair = pipe(["a person jumps twice"] * 2, seconds=3.0, seed=[42, 42], **kw)
+        mixed = pipe(["a person walks in a circle", "a person jumps twice", "a person waves"], seconds=[6.0, 3.0, 1.5], seed=[1, 42, 2], **kw)[1]
+        for other in (pair[0], pair[1], mixed):
+            assert np.abs(other.raw_joints - alone.raw_joints).max() < 1e-4, w_reg
+            assert np.abs(other.features - alone.features).max() < 1e-3, w_reg

@@ -63,8 +63,17 @@ def cpu_has_fast_bf16() -> bool:
     return any(bool(getattr(cpu, name, lambda: False)()) for name in probes)
 
 
-def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
-    """The compute dtype for the model: "auto" picks bf16 (fp16 on older GPUs) where it is fast, else fp32."""
+# Below this width bf16 does not pay on a CPU even with native bf16: measured on a 2-core Xeon
+# with AMX, bf16 autocast ran the 1.26 M-parameter small preset (dim 128) 0.84x as fast as
+# fp32, a dim-256 model 1.2x and the paper's size (dim 512) 2.45x.
+MIN_BF16_DIM_CPU = 256
+
+
+def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device, model_dim: int | None = None) -> torch.dtype:
+    """The compute dtype for the model: "auto" picks bf16 (fp16 on older GPUs) where it is
+    fast -- on a CPU only with native bf16 and a model at least MIN_BF16_DIM_CPU wide
+    (`model_dim`; None: any) -- else fp32. Only fp32 makes a sample independent of the batch
+    it is computed in (see `RAMPipeline.__call__`)."""
     if isinstance(dtype, torch.dtype):
         if dtype not in (torch.float32, torch.bfloat16, torch.float16):
             raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
@@ -72,7 +81,7 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torc
     if dtype is None or str(dtype).lower() == "auto":
         if device.type == "cuda":
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        if device.type == "cpu" and cpu_has_fast_bf16():
+        if device.type == "cpu" and cpu_has_fast_bf16() and (model_dim is None or model_dim >= MIN_BF16_DIM_CPU):
             return torch.bfloat16
         return torch.float32
     try:
@@ -246,7 +255,7 @@ class RAMPipeline:
         self.config = model.config
         self.skeleton = skeleton_for_feature_dim(self.config.feature_dim)
         self.diffusion = GaussianDiffusion(self.config.num_diffusion_steps)
-        self.dtype = resolve_dtype(dtype, self.device)
+        self.dtype = resolve_dtype(dtype, self.device, model.config.dim)
         self.extra = dict(extra or {})
         self.default_sampler()  # a bad extra.sampler fails here, at load time
         self.default_cleanup()  # ... and a bad extra.cleanup
@@ -443,8 +452,12 @@ class RAMPipeline:
 
         seconds / frames: one value or one per prompt (default 6 s). seed: an int gives
         prompt i the seed seed+i; a list gives each its own; None draws them from
-        torch's global RNG. A motion depends only on its prompt, length and seed, not on
-        the rest of the batch. steps, w_reg, w_cfg and reg_steps left as None take the
+        torch's global RNG. In float32 a motion depends only on its prompt, length and seed,
+        not on the rest of the batch (to 1e-4 m; tests/test_pipeline.py checks it on the bundled
+        model). In bfloat16/float16 it does not: the matmul kernels round differently for one
+        row than for several and for padded lengths, by up to 0.1 in the denoiser's output, and
+        twenty steps (REG's w_r multiplies the difference of two such outputs) turn that into
+        another motion, up to 0.4 m apart. Pass dtype="float32" where runs must reproduce. steps, w_reg, w_cfg and reg_steps left as None take the
         model's defaults (`default_sampler()`: the paper's 20 / 5 / 1.5 / all unless the
         model folder names its own). dtype overrides the pipeline's ("auto", "float32", "bfloat16",
         "float16"). batch_size splits long lists into batches of similar lengths. cleanup:
@@ -471,7 +484,7 @@ class RAMPipeline:
         kept = config.kept_timesteps(self.diffusion.num_steps)  # fail on bad steps / schedules before any work
         if any(config.reg_flags(kept)) and self.model.motion_encoder is None:
             raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
-        compute_dtype = resolve_dtype(dtype, self.device) if dtype is not None else self.dtype
+        compute_dtype = resolve_dtype(dtype, self.device, self.config.dim) if dtype is not None else self.dtype
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
 
