@@ -185,3 +185,24 @@ def test_data_stats_writes_group_averaged_mean_std(root: Path, capsys: pytest.Ca
     write_split(root / "val.txt", ["c", "ghost"])
     assert main(["data", "stats", str(root), "--split", "val"]) == 2
     assert "val.txt lists 1 ids without feature files, e.g. ghost" in capsys.readouterr().err
+
+
+def test_non_finite_or_negative_spans_are_errors(root: Path) -> None:
+    # `data check` used to pass `nan#inf`; training then died with an OverflowError.
+    (root / "texts" / "a.txt").write_text("a person walks#a/DET#0.0#0.0\nwalks#walk/VERB#nan#inf\n")
+    assert only_error(root) == "texts/a.txt:2: bad span nan..inf seconds (start and end must be finite; 0#0 is the whole motion)"
+    (root / "texts" / "a.txt").write_text("walks#walk/VERB#-1.0#2.0\n")
+    assert only_error(root) == "texts/a.txt:1: bad span -1.0..2.0 seconds (need 0 <= start < end, or 0#0)"
+    (root / "texts" / "a.txt").write_text("walks#walk/VERB#1e400#1e401\n")  # floats that overflow to inf
+    assert only_error(root).startswith("texts/a.txt:1: bad span 1e400..1e401 seconds (start and end must be finite")
+
+
+def test_files_that_are_not_utf8_are_named(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (root / "texts" / "b.txt").write_bytes("a person walks#a/DET#0.0#0.0\na caf\xe9#caf\xe9/NOUN#0.0#0.0\n".encode("latin-1"))
+    assert only_error(root) == "texts/b.txt:2: not UTF-8 text (byte 0xe9); save the file as UTF-8"
+    write_captions(root / "texts" / "b.txt", [CaptionLine("a person walks", ["a/DET"])])
+    (root / "val.txt").write_bytes(b"c\n\xff\xfe\n")
+    report = check_dataset(root)
+    assert report.errors == ["val.txt:2: not UTF-8 text (byte 0xff); save the file as UTF-8"]
+    assert main(["data", "check", str(root)]) == 1
+    assert "error: val.txt:2: not UTF-8 text (byte 0xff); save the file as UTF-8" in capsys.readouterr().err

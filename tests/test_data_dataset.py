@@ -180,3 +180,18 @@ def test_preload_gives_the_same_items(tiny_h3d: Path) -> None:
         eager = MotionTextDataset(tiny_h3d, "train", seed=5, preload=True)
     for k in range(7):
         assert np.array_equal(lazy[k]["motion"], eager[k]["motion"])
+
+
+def test_non_finite_spans_and_non_utf8_captions_are_refused_naming_the_file(tmp_path: Path) -> None:
+    root = synthetic_root(tmp_path / "r", {"a": 80, "b": 80, "c": 80, "d": 80})
+    (root / "texts" / "b.txt").write_text("walks#walk/VERB#nan#inf\n")  # used to raise OverflowError
+    (root / "texts" / "c.txt").write_bytes(b"caf\xe9#x/NOUN#0.0#0.0\n")
+    (root / "texts" / "d.txt").write_text("walks#walk/VERB#0.5#1e308\n")  # finite, far past the end: clamped
+    with pytest.warns(UserWarning, match=r"skipped 2 malformed captions \(first: .*texts/b\.txt:1: bad span nan\.\.inf seconds .*texts/c\.txt:1: not UTF-8 text"):
+        ds = MotionTextDataset(root, "train")
+    assert sorted(e.id for e in ds.entries) == ["a", "d#10-80"]
+    with pytest.raises(ValueError, match=r"texts/b\.txt:1: bad span nan\.\.inf seconds \(start and end must be finite"):
+        MotionTextDataset(root, "train", strict=True)
+    (root / "train.txt").write_bytes(b"a\n\xff\n")
+    with pytest.raises(ValueError, match=r"train\.txt:2: not UTF-8 text \(byte 0xff\); save the file as UTF-8"):
+        MotionTextDataset(root, "train")

@@ -26,7 +26,7 @@ def test_full_build_settings_fit_the_limits():
     from ramotion.train.config import resolve_config
 
     cfg = resolve_config(dict(FULL.train))
-    assert cfg.preset == "small" and cfg.variant == "ours" and cfg.steps == 8000
+    assert cfg.preset == "small" and cfg.variant == "ours" and cfg.steps == 16000
     assert FULL.corpus == "mocap" and TINY.corpus == "synth" and len(FULL.gif_prompts) == 6
     from ramotion.model import RAM
 

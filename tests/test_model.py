@@ -111,3 +111,29 @@ def test_checkpoint_roundtrip_and_refusals(tmp_path):
     (tmp_path / "a" / "model.safetensors").write_bytes((tmp_path / "b" / "model.safetensors").read_bytes())
     with pytest.raises(ValueError, match="shape"):
         load_model(tmp_path / "a")
+
+
+def test_config_types_and_sizes_are_refused_before_allocating(tmp_path):
+    for kw, message in [
+        ({"dim": 10**9}, r"RAMConfig.dim must be an integer in \[1, 8192\], got 1000000000"),
+        ({"text_dim": 10**6}, r"RAMConfig.text_dim must be an integer in \[1, 16384\]"),
+        ({"max_frames": 10**7}, r"RAMConfig.max_frames must be an integer in \[1, 20000\]"),
+        ({"layers": 2.0}, r"RAMConfig.layers must be an integer in \[1, 128\], got 2.0"),
+        ({"dropout": None}, r"RAMConfig.dropout must be a number in \[0, 1\), got null"),
+        ({"dropout": "0.1"}, r"RAMConfig.dropout must be a number in \[0, 1\), got '0.1' \(a string\)"),
+        ({"use_motion_encoder": 1}, r"RAMConfig.use_motion_encoder must be true or false, got 1"),
+        ({"text_model": ""}, r"RAMConfig.text_model must be a non-empty string"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            RAMConfig(**kw)
+    m = tiny_model()
+    save_model(tmp_path / "m", m, extra={"step": 3})
+    payload = json.loads((tmp_path / "m" / "config.json").read_text())
+    payload["extra"] = [1, 2]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match=r"config.json: \"extra\" must be a JSON object \(e.g. \{\"step\": 100\}\), got an array$"):
+        load_model(tmp_path / "m")
+    payload["extra"], payload["model"]["dim"] = {}, 10**9
+    (tmp_path / "m" / "config.json").write_text(json.dumps(payload))
+    with pytest.raises(ValueError, match=r"config.json: invalid model config: RAMConfig.dim must be an integer in \[1, 8192\]"):
+        load_model(tmp_path / "m")

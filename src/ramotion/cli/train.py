@@ -5,6 +5,11 @@
     ramotion train --resume RUN [--set steps=500000]
     accelerate launch --multi_gpu --num_processes 4 $(which ramotion) train --config humanml3d --data ROOT --out RUN
 
+--resume continues from the latest checkpoint; a run that stopped before its first one starts
+again from step 0 with its saved config, and a model whose export a crash cut short is
+exported again from the checkpoint. Training stops with an error, saving nothing, when the
+loss or the weights become NaN or infinite.
+
 --config is a preset (humanml3d, kit, small, tiny) or a JSON file; --variant picks an
 ablation of the paper (ours, baseline, two_stream, sr_only, A-E). Several processes on a
 machine without a GPU work too (`accelerate launch --multi_gpu ...` picks gloo on CPU).

@@ -2,7 +2,9 @@
 
 Errors (the dataset is broken; `ramotion data check` exits with status 1):
 - a split file (train/val/test.txt) is missing, or lists ids without a feature file;
-- a motion has no caption file, or its caption file has a malformed line (file:line);
+- a split file is not UTF-8 text (file:line);
+- a motion has no caption file, or its caption file has a malformed line (file:line): not
+  UTF-8, not 4 fields, a span that is infinite, negative or ends before it starts, ...;
 - a feature file is not (frames, D), a joints file is not (frames, J, 3) or its frame count
   differs from the features', or either contains NaN/inf;
 - Mean.npy/Std.npy are missing, of the wrong size, non-finite, or Std has zeros;
@@ -23,7 +25,7 @@ import numpy as np
 
 from ..skeleton import Skeleton, get_skeleton, skeleton_for_feature_dim
 from .dataset import MAX_SOURCE_FRAMES
-from .layout import FEATURES_DIR, JOINTS_DIR, SPLITS, TEXTS_DIR, CaptionFormatError, Layout, npy_shape, read_captions, read_split
+from .layout import FEATURES_DIR, JOINTS_DIR, SPLITS, TEXTS_DIR, CaptionFormatError, Layout, SplitFormatError, npy_shape, read_captions, read_split
 
 HISTOGRAM_EDGES = (0, 40, 80, 120, 160, 200)  # feature frames; the last bin is ">= 200"
 MAX_EXAMPLES = 5
@@ -142,7 +144,11 @@ def check_dataset(
         if not path.is_file():
             errors.append(f"split file {path.name} is missing")
             continue
-        ids = read_split(path)
+        try:
+            ids = read_split(path)
+        except SplitFormatError as exc:
+            errors.append(str(exc).replace(str(layout.root) + os.sep, ""))
+            continue
         dups = sorted(i for i, c in Counter(ids).items() if c > 1)
         if dups:
             warns.append(f"{path.name} lists {len(dups)} ids more than once: {_examples(dups)}")

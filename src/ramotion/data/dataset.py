@@ -110,7 +110,8 @@ class MotionTextDataset(torch.utils.data.Dataset):
         self.epoch = 0
         self.entries, self.skipped = self._index(ids, strict)
         if not self.entries:
-            raise ValueError(f"no usable motions in {self.layout.root} split {split!r} ({self._skip_text()})")
+            first = f"; first: {'; '.join(self.skip_examples)}" if self.skip_examples else ""
+            raise ValueError(f"no usable motions in {self.layout.root} split {split!r} ({self._skip_text()}{first})")
         self._cache: dict[str, np.ndarray] | None = None
         if preload:
             self._cache = {fid: load_npy(self.layout.features(fid)).astype(np.float32) for fid in {e.file_id for e in self.entries}}
@@ -123,6 +124,8 @@ class MotionTextDataset(torch.utils.data.Dataset):
     def _index(self, ids: list[str], strict: bool) -> tuple[list[Entry], dict[str, int]]:
         entries: list[Entry] = []
         skipped = {"missing motion": 0, "missing captions": 0, "bad shape": 0, "malformed captions": 0, "length": 0}
+        examples: list[str] = []  # the first problems, for the warning and the error
+        self.skip_examples = examples
         D = self.skeleton.feature_dim
         fps = self.skeleton.fps
         for fid in ids:
@@ -145,6 +148,8 @@ class MotionTextDataset(torch.utils.data.Dataset):
                 if strict:
                     raise ValueError(problem[1])
                 skipped[problem[0]] += 1
+                if len(examples) < 3:
+                    examples.append(problem[1])
                 continue
             T = shape[0]
             if not self._keep(T):
@@ -154,7 +159,8 @@ class MotionTextDataset(torch.utils.data.Dataset):
             for c in lines:
                 if c.whole:
                     continue
-                s, e = int(c.start * fps), min(int(c.end * fps), T)
+                # Clamped before int(): a huge (finite) time would overflow it.
+                s, e = int(min(c.start * fps, T)), int(min(c.end * fps, T))
                 if self._keep(e - s):
                     entries.append(Entry(f"{fid}#{s}-{e}", fid, s, e, [c]))
             if whole:
@@ -162,7 +168,7 @@ class MotionTextDataset(torch.utils.data.Dataset):
         if any(skipped.values()) and not strict:
             problems = {k: v for k, v in skipped.items() if v and k != "length"}
             if problems:
-                warnings.warn(f"{self.layout.root} split {self.split!r}: skipped {self._skip_text(skipped)}", stacklevel=3)
+                warnings.warn(f"{self.layout.root} split {self.split!r}: skipped {self._skip_text(skipped)} (first: {'; '.join(examples)})", stacklevel=3)
         return entries, skipped
 
     def _skip_text(self, skipped: dict[str, int] | None = None) -> str:

@@ -234,7 +234,12 @@ def run_finished(run_dir: Path, steps: int) -> bool:
     found = checkpoint_dirs(run_dir)
     if not found or not (run_dir / CONFIG_NAME).is_file() or not (run_dir / WEIGHTS_NAME).is_file():
         return False
-    return int(read_state(found[-1])["step"]) >= steps
+    last = int(read_state(found[-1])["step"])
+    try:  # the exported model must be the last checkpoint's (a crash between the two leaves it older)
+        exported = json.loads((run_dir / CONFIG_NAME).read_text(encoding="utf-8")).get("extra", {}).get("step")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return last >= steps and exported == last
 
 
 def _flatten(prefix: str, value: Any) -> list[str]:

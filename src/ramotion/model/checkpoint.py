@@ -27,6 +27,7 @@ FORMAT_VERSION = 1
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 STATS_NAME = "stats.safetensors"
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean"}
 
 
 def save_model(
@@ -78,7 +79,12 @@ def read_config(directory: str | os.PathLike) -> tuple[RAMConfig, dict[str, Any]
         config = RAMConfig.from_dict(payload.get("model"))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path}: invalid model config: {exc}") from None
-    return config, dict(payload.get("extra") or {})
+    extra = payload.get("extra")
+    if extra is None:
+        extra = {}
+    if not isinstance(extra, dict):
+        raise ValueError(f"{path}: \"extra\" must be a JSON object (e.g. {{\"step\": 100}}), got {_JSON_KINDS.get(type(extra), type(extra).__name__)}")
+    return config, dict(extra)
 
 
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config_utils import dataclass_from_dict
-from ..model.config import RAMConfig
+from ..model.config import RAMConfig, check_choice, check_float, check_int
 from .losses import LATENT_OBJECTIVES, LossConfig
 
 
@@ -47,27 +47,33 @@ class TrainConfig:
     keep_checkpoints: int = 2
 
     def __post_init__(self) -> None:
-        if isinstance(self.model, dict):
+        """Check every field's type and range; a wrong value gets one line naming the field."""
+        if not isinstance(self.model, RAMConfig):
             self.model = RAMConfig.from_dict(self.model)
-        if isinstance(self.loss, dict):
+        if not isinstance(self.loss, LossConfig):
             self.loss = dataclass_from_dict(LossConfig, self.loss, "loss")
-        self.betas = tuple(float(b) for b in self.betas)  # type: ignore[assignment]
+        what = "train config"
+        check_choice(f"{what} preset", self.preset, PRESETS)
+        check_choice(f"{what} variant", self.variant, VARIANTS)
+        check_choice(f"{what} skeleton", self.skeleton, ("humanml3d", "kit"))
+        check_choice(f"{what} mixed_precision", self.mixed_precision, ("no", "bf16", "fp16"))
+        if self.text_model is not None and (not isinstance(self.text_model, str) or not self.text_model.strip()):
+            raise ValueError(f"{what} text_model must be a language model name or path, or null (the offline all-MiniLM-L6-v2), got {self.text_model!r}")
         for name in ("batch_size", "grad_accum", "steps", "log_every", "val_every", "ckpt_every", "keep_checkpoints"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"train config {name} must be a positive integer, got {value!r}")
-        if self.num_workers < 0 or self.val_batches < 0:
-            raise ValueError("train config num_workers and val_batches must be >= 0")
-        if self.lr <= 0:
-            raise ValueError(f"train config lr must be positive, got {self.lr!r}")
-        if self.mixed_precision not in ("no", "bf16", "fp16"):
-            raise ValueError(f"mixed_precision must be one of no, bf16, fp16; got {self.mixed_precision!r}")
-        if self.ema_decay is not None and not 0.0 < self.ema_decay < 1.0:
-            raise ValueError(f"ema_decay must be in (0, 1) or null, got {self.ema_decay!r}")
-        if self.variant not in VARIANTS:
-            raise ValueError(f"unknown variant {self.variant!r}; choose from {', '.join(VARIANTS)}")
-        if self.skeleton not in ("humanml3d", "kit"):
-            raise ValueError(f"skeleton must be humanml3d or kit, got {self.skeleton!r}")
+            check_int(f"{what} {name}", getattr(self, name), 1)
+        for name in ("num_workers", "val_batches"):
+            check_int(f"{what} {name}", getattr(self, name), 0)
+        check_int(f"{what} seed", self.seed, 0, 2**32 - 1)  # numpy's seed range
+        self.lr = check_float(f"{what} lr", self.lr, 0.0, low_open=True)
+        self.weight_decay = check_float(f"{what} weight_decay", self.weight_decay, 0.0)
+        betas = self.betas
+        if not isinstance(betas, (list, tuple)) or len(betas) != 2:
+            raise ValueError(f"{what} betas must be a list of two numbers in [0, 1) (AdamW's, e.g. [0.9, 0.999]), got {betas!r}")
+        self.betas = tuple(check_float(f"{what} betas[{i}]", b, 0.0, 1.0, high_open=True, rule="a number in [0, 1)") for i, b in enumerate(betas))  # type: ignore[assignment]
+        if self.max_grad_norm is not None:
+            self.max_grad_norm = check_float(f"{what} max_grad_norm", self.max_grad_norm, 0.0, low_open=True, rule="a finite number > 0, or null (no clipping)")
+        if self.ema_decay is not None:
+            self.ema_decay = check_float(f"{what} ema_decay", self.ema_decay, 0.0, 1.0, low_open=True, high_open=True, rule="a number in (0, 1), or null (no EMA)")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict."""
@@ -179,10 +185,10 @@ def resolve_config(spec: str | os.PathLike | dict[str, Any] | None = None, overr
                 raise ValueError(f"override {item!r}: {k} is not a section")
         target[keys[-1]] = value
     preset = user.get("preset", "humanml3d")
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     variant = user.get("variant", "ours")
-    if variant not in VARIANTS:
+    if not isinstance(variant, str) or variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
     merged = _merge(_merge(PRESETS[preset], VARIANTS[variant]), user)
     merged["preset"], merged["variant"] = preset, variant

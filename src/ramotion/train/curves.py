@@ -12,17 +12,46 @@ from ..io_utils import atomic_path
 TERM_ORDER = ("loss", "rec", "gen", "align", "sr", "latent_mse", "latent_smoothl1", "nce")
 
 
-def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """The JSON lines of a run's metrics file (missing file: empty list)."""
+class MetricsFormatError(ValueError):
+    """A line of RUN/metrics.jsonl that is not a metrics row; the message names file and line."""
+
+
+def load_metrics(path: str | os.PathLike) -> tuple[list[dict[str, Any]], str | None]:
+    """The rows of a run's metrics file, and the torn last line if there is one (else None).
+
+    Rows are appended one `json + newline` write at a time, so a crash mid-write can only
+    leave a last line without its newline that does not parse: that line is returned
+    apart (the caller drops it, and says so). Any other line that is not a JSON object
+    with an integer "step" raises MetricsFormatError naming the file and the line.
+    A missing file has no rows.
+    """
     path = Path(path)
     if not path.is_file():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line:
-            rows.append(json.loads(line))
-    return rows
+        return [], None
+    lines = path.read_bytes().split(b"\n")  # the last item is b"" when the file ends with a newline
+    rows: list[dict[str, Any]] = []
+    for n, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw.decode("utf-8"))
+            problem = None if isinstance(row, dict) else "not a JSON object"
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            row, problem = None, f"{type(exc).__name__}: {exc}"
+        if problem is None and (not isinstance(row.get("step"), int) or isinstance(row.get("step"), bool)):
+            problem = f"no integer \"step\" (got {row.get('step')!r})"
+        if problem is not None:
+            if n == len(lines):  # the last line, without a newline: torn by a crash mid-write
+                return rows, raw.decode("utf-8", errors="replace")
+            raise MetricsFormatError(f"{path}:{n}: not a metrics row ({problem}); fix or delete this line")
+        rows.append(row)
+    return rows, None
+
+
+def read_metrics(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The rows of a run's metrics file (missing file: empty list); a torn last line (a crash
+    mid-write) is left out, any other bad line raises MetricsFormatError (see load_metrics)."""
+    return load_metrics(path)[0]
 
 
 def plot_curves(metrics_path: str | os.PathLike, out_path: str | os.PathLike, title: str = "") -> Path | None:

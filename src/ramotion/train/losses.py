@@ -16,6 +16,7 @@ from torch import Tensor
 
 from ..diffusion import GaussianDiffusion
 from ..model import RAM
+from ..model.config import check_float
 
 
 @dataclass
@@ -36,12 +37,10 @@ class LossConfig:
 
     def __post_init__(self) -> None:
         for name in ("w_rec", "w_gen", "w_align", "align_lambda", "w_sr", "w_latent_mse", "w_latent_smoothl1", "w_nce"):
-            if float(getattr(self, name)) < 0:
-                raise ValueError(f"loss setting {name} must be >= 0, got {getattr(self, name)!r}")
-        if self.sr_tau <= 0 or self.nce_tau <= 0:
-            raise ValueError(f"temperatures must be positive, got sr_tau={self.sr_tau!r} nce_tau={self.nce_tau!r}")
-        if not 0.0 <= self.cond_dropout <= 1.0:
-            raise ValueError(f"cond_dropout must be in [0, 1], got {self.cond_dropout!r}")
+            setattr(self, name, check_float(f"loss setting {name}", getattr(self, name), 0.0))
+        for name in ("sr_tau", "nce_tau"):
+            setattr(self, name, check_float(f"loss setting {name} (a temperature)", getattr(self, name), 0.0, low_open=True))
+        self.cond_dropout = check_float("loss setting cond_dropout", self.cond_dropout, 0.0, 1.0, rule="a number in [0, 1]")
 
 
 # Named variants of the paper's ablations (applied on top of LossConfig defaults).

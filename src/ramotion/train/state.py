@@ -141,3 +141,17 @@ def publish_checkpoint(tmp: Path, keep: int) -> Path:
     for old in checkpoint_dirs(final.parent.parent)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def remove_partial_checkpoints(run: str | os.PathLike) -> list[Path]:
+    """Delete the hidden temporary folders of checkpoints a crash left unfinished; returns them.
+
+    Call it on the main process only, before training resumes (nothing is writing them then).
+    """
+    root = Path(run) / CHECKPOINTS_DIR
+    if not root.is_dir():
+        return []
+    partial = sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(".tmp-step_"))
+    for p in partial:
+        shutil.rmtree(p)
+    return partial

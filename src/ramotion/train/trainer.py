@@ -7,11 +7,13 @@ effective batch is batch_size × grad_accum × processes and the data order is a
 function of (seed, epoch), which is what makes resume exact.
 
 Run folder:
-  train_config.json        the resolved TrainConfig and the data root
+  train_config.json        the resolved TrainConfig, the data root (absolute) and the
+                           working directory the run was started from
   config.json, model.safetensors, stats.safetensors
                            the latest exported model (EMA weights when EMA is on) + Mean/Std
   checkpoints/step_*/      resumable states (see ramotion.train.state)
-  metrics.jsonl            logged train / validation values
+  metrics.jsonl            logged train / validation values (a line torn by a crash is
+                           dropped on resume)
   loss_curves.png          the curves, refreshed at every validation
   logs/                    TensorBoard event files
 """
@@ -33,9 +35,9 @@ from torch import Tensor, nn
 from ..diffusion import GaussianDiffusion
 from ..io_utils import write_text
 from ..model import RAM
-from ..model.checkpoint import WEIGHTS_NAME, read_weights, save_model
+from ..model.checkpoint import STATS_NAME, WEIGHTS_NAME, read_config, read_weights, save_model
 from .config import TrainConfig
-from .curves import plot_curves, read_metrics
+from .curves import load_metrics, plot_curves
 from .losses import LossConfig, ram_loss
 from .state import (
     DataPosition,
@@ -44,6 +46,7 @@ from .state import (
     new_state,
     publish_checkpoint,
     read_state,
+    remove_partial_checkpoints,
     rng_state,
     safe_torch_load,
     set_rng_state,
@@ -55,6 +58,10 @@ RUN_CONFIG = "train_config.json"
 RUN_FORMAT = "ramotion-train-run"
 METRICS = "metrics.jsonl"
 CURVES = "loss_curves.png"
+
+
+class TrainingDiverged(ValueError):
+    """The loss or the weights became NaN or infinite; nothing non-finite was saved."""
 
 
 class _Objective(nn.Module):
@@ -99,22 +106,56 @@ def retrieval_at_k(z_s: Tensor, z_m: Tensor, group: int = 32, ks: tuple[int, ...
 
 
 def _write_run_config(run: Path, cfg: TrainConfig, data_root: Path) -> None:
-    payload = {"format": RUN_FORMAT, "data_root": str(data_root), "config": cfg.to_dict()}
+    """RUN/train_config.json: the config, the data root made absolute, and the working directory
+    (so that a root saved relative by an older version can still be found)."""
+    payload = {"format": RUN_FORMAT, "data_root": str(Path(data_root).resolve()), "working_dir": os.getcwd(), "config": cfg.to_dict()}
     write_text(run / RUN_CONFIG, json.dumps(payload, indent=2) + "\n")
 
 
-def read_run_config(run: str | os.PathLike) -> tuple[TrainConfig, Path]:
-    """The TrainConfig and data root saved in a run folder."""
+def _read_run(run: str | os.PathLike) -> tuple[TrainConfig, list[Path]]:
+    """The TrainConfig of a run folder and the candidate paths of its data root, best first."""
     path = Path(run) / RUN_CONFIG
     if not path.is_file():
         raise FileNotFoundError(f"{Path(run)} is not a ramotion training run (no {RUN_CONFIG})")
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path} is not valid JSON ({exc})") from None
     if not isinstance(payload, dict) or payload.get("format") != RUN_FORMAT:
         raise ValueError(f"{path} is not a ramotion training-run config")
-    return TrainConfig.from_dict(payload["config"]), Path(payload["data_root"])
+    root = payload.get("data_root")
+    if not isinstance(root, str) or not root:
+        raise ValueError(f"{path}: \"data_root\" must be the dataset folder's path, got {root!r}")
+    try:
+        cfg = TrainConfig.from_dict(payload.get("config"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    data_root = Path(root)
+    if data_root.is_absolute():
+        return cfg, [data_root]
+    # Runs written before data roots were stored absolute: the root is relative to the
+    # directory the run was started from, when recorded; else guess here (where older
+    # versions looked), then the run folder.
+    if isinstance(payload.get("working_dir"), str):
+        return cfg, [Path(payload["working_dir"]) / data_root]
+    return cfg, list(dict.fromkeys([Path.cwd() / data_root, Path(run) / data_root]))
+
+
+def read_run_config(run: str | os.PathLike) -> tuple[TrainConfig, Path]:
+    """The TrainConfig and data root saved in a run folder. A relative root (older runs) is
+    resolved against the directory the run was started from when recorded, else the current
+    directory or the run folder, whichever exists (the first guess when none does)."""
+    cfg, candidates = _read_run(run)
+    return cfg, next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+def _refusal_for_existing(run: Path) -> str:
+    """Why a fresh run may not start in the non-empty folder `run`, and what to do instead."""
+    if (run / RUN_CONFIG).is_file():
+        if checkpoint_dirs(run):
+            return f"run folder {run} already exists and holds a training run: pass --resume {run} to continue it, or choose a new --out"
+        return f"run folder {run} already exists and holds a run that stopped before its first checkpoint: pass --resume {run} to start it again from step 0 with its saved config, or choose a new --out"
+    return f"run folder {run} already exists and is not empty (and is not a training run): choose a new --out, or empty the folder"
 
 
 class Trainer:
@@ -141,7 +182,7 @@ class Trainer:
         if config.mixed_precision == "fp16" and not torch.cuda.is_available():
             raise ValueError("fp16 autocast needs a GPU; on CPU use mixed_precision='bf16' or 'no'")
         if not resume and self.run.exists() and any(self.run.iterdir()):
-            raise ValueError(f"run folder {self.run} already exists and is not empty: pass --resume to continue it, or choose a new --out")
+            raise ValueError(_refusal_for_existing(self.run))
         # Several processes on a machine without a GPU (e.g. `accelerate launch --multi_gpu
         # --num_processes 2` or torchrun on CPU): Accelerate needs cpu=True to pick gloo.
         multi_process_cpu = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available() and not (hasattr(torch, "xpu") and torch.xpu.is_available())
@@ -189,6 +230,7 @@ class Trainer:
         self.objective, self.optimizer = acc.prepare(_Objective(self.model, self.diffusion, config.loss), optimizer)
         self.step = 0
         self.position = DataPosition()
+        self.last_checkpoint: Path | None = None
         set_seed(config.seed, device_specific=True)  # training draws: seed + process index
         if resume:
             self._load_latest()
@@ -196,6 +238,11 @@ class Trainer:
             _write_run_config(self.run, config, self.data_root)
         if self.is_main:
             self._trim_metrics()
+            if resume:
+                for tmp in remove_partial_checkpoints(self.run):
+                    print(f"removed {tmp}, a checkpoint left half-written by a crash")
+                if self.last_checkpoint is not None:
+                    self._refresh_export()
         acc.init_trackers("tensorboard", config=self._hparams())
 
     # -- bookkeeping -------------------------------------------------------------------------
@@ -210,8 +257,12 @@ class Trainer:
         return flat
 
     def _trim_metrics(self) -> None:
-        """On resume, drop metrics logged after the checkpoint (they will be logged again)."""
-        rows = [r for r in read_metrics(self.run / METRICS) if r.get("step", 0) <= self.step]
+        """On resume, drop metrics logged after the checkpoint (they will be logged again), and
+        a last line torn by a crash mid-write (saying so); other damage raises, naming the line."""
+        rows, torn = load_metrics(self.run / METRICS)
+        if torn is not None:
+            print(f"{self.run / METRICS}: dropped its last line, cut short by a crash while it was written: {torn[:80]!r}")
+        rows = [r for r in rows if r["step"] <= self.step]
         write_text(self.run / METRICS, "".join(json.dumps(r) + "\n" for r in rows))
 
     def _log(self, split: str, values: dict[str, float]) -> None:
@@ -256,14 +307,72 @@ class Trainer:
 
     # -- checkpoints -------------------------------------------------------------------------
 
+    def _diverged(self, step: int, what: str) -> TrainingDiverged:
+        """The error for a run whose loss or weights stopped being finite at `step`."""
+        if self.last_checkpoint is not None:
+            kept = f"the last checkpoint, {self.last_checkpoint.name}, and the model exported from it are intact"
+        else:
+            kept = "no checkpoint was written"
+        return TrainingDiverged(
+            f"training diverged at step {step}: {what}; stopped without saving anything from that step on ({kept}). "
+            f"Lower lr (now {self.cfg.lr:g}) or set max_grad_norm: ramotion train --resume {self.run} --set lr=..."
+        )
+
+    def _nonfinite_weights(self) -> str | None:
+        """Which weights are NaN or infinite ("the EMA weights ... (first: name)"), or None."""
+        modules = [("model", self.model)] + ([("EMA", self.ema.module)] if self.ema is not None else [])
+        for label, module in modules:
+            tensors = {k: v for k, v in module.state_dict().items() if v.is_floating_point()}
+            if not bool(torch.stack([torch.isfinite(v).all() for v in tensors.values()]).all()):
+                name = next(k for k, v in tensors.items() if not bool(torch.isfinite(v).all()))
+                return f"the {label} weights are NaN or infinite (first: {name})"
+        return None
+
+    def _check_weights_finite(self) -> None:
+        """Refuse to save non-finite weights (the raw model's and the EMA's)."""
+        problem = self._nonfinite_weights()
+        if problem is not None:
+            raise self._diverged(self.step, problem)
+
+    def _check_loss_finite(self, first_bad: Tensor) -> None:
+        """Raise TrainingDiverged if any process saw a non-finite loss (`first_bad`: the first such
+        step on this process, -1 for none). Collective: call it on every process at the same steps."""
+        steps = [int(s) for s in self.accelerator.gather(first_bad.reshape(1)).tolist() if s >= 0]
+        if steps:
+            raise self._diverged(min(steps), "the loss is NaN or infinite")
+
+    def _export_step(self) -> int | None:
+        """The step of the model exported at the top of the run (None: missing or incomplete)."""
+        try:
+            _, extra = read_config(self.run)
+        except (FileNotFoundError, ValueError):
+            return None
+        step = extra.get("step")
+        whole = (self.run / WEIGHTS_NAME).is_file() and (self.run / STATS_NAME).is_file()
+        return step if whole and isinstance(step, int) and not isinstance(step, bool) else None
+
+    def _refresh_export(self) -> None:
+        """On resume: when the exported model is not the latest checkpoint's (a crash between a
+        checkpoint and its export), export it again from that checkpoint, and say so."""
+        old = self._export_step()
+        if old == self.step:
+            return
+        self._export()
+        was = "missing" if old is None else f"from step {old}"
+        print(f"{self.run / WEIGHTS_NAME} was {was}: re-exported the model from checkpoint {self.last_checkpoint.name} (step {self.step})")
+        plot_curves(self.run / METRICS, self.run / CURVES, title=f"{self.run.name} ({self.cfg.preset}, {self.cfg.variant})")
+
     def _export(self) -> None:
         """Write the inference model (EMA weights when EMA is on) at the top of the run."""
+        self._check_weights_finite()
         weights = self.ema.module.state_dict() if self.ema is not None else None
         save_model(self.run, self.model, self.train_set.mean, self.train_set.std, state_dict=weights, extra={"step": self.step, "ema": self.ema is not None})
 
     def save_checkpoint(self) -> Path:
-        """Write an atomic resumable checkpoint and refresh the exported model."""
+        """Write an atomic resumable checkpoint and refresh the exported model (never of
+        non-finite weights: TrainingDiverged instead, on every process)."""
         acc = self.accelerator
+        self._check_weights_finite()  # the weights are the same on every process
         tmp = temporary_checkpoint_dir(self.run, self.step)
         if self.is_main:
             tmp.mkdir(parents=True, exist_ok=True)
@@ -283,14 +392,20 @@ class Trainer:
             state = new_state(self.step, self.position, acc.num_processes, self.cfg.to_dict())
             write_text(tmp / "trainer_state.json", json.dumps(state, indent=2) + "\n")
             final = publish_checkpoint(tmp, self.cfg.keep_checkpoints)
+            self.last_checkpoint = final
             self._export()
         acc.wait_for_everyone()
+        self.last_checkpoint = final
         return final
 
     def _load_latest(self) -> None:
+        """Restore the latest complete checkpoint; a run without one (it stopped before its
+        first) starts again from step 0 with its saved config, saying so."""
         found = checkpoint_dirs(self.run)
         if not found:
-            raise FileNotFoundError(f"{self.run} has no complete checkpoint to resume from")
+            if self.is_main:
+                print(f"{self.run} has no complete checkpoint (it stopped before its first): starting it again from step 0 with its saved config")
+            return
         ckpt = found[-1]
         state = read_state(ckpt)
         weights = read_weights(ckpt / WEIGHTS_NAME)
@@ -300,8 +415,14 @@ class Trainer:
                 raise FileNotFoundError(f"{ckpt} has no ema.safetensors but the config enables EMA")
             self.ema.load_state_dict(read_weights(ckpt / "ema.safetensors"))
         self.optimizer.load_state_dict(safe_torch_load(ckpt / "optimizer.pt"))
+        for group in self.optimizer.param_groups:  # the saved state's values; a resume's --set wins
+            group["lr"], group["betas"], group["weight_decay"] = self.cfg.lr, self.cfg.betas, self.cfg.weight_decay
+        problem = self._nonfinite_weights()
+        if problem is not None:  # saved by a version that did not check
+            raise ValueError(f"{ckpt} cannot be resumed: {problem}; delete that folder to resume from an earlier checkpoint, or start a new run with a lower lr")
         self.step = int(state["step"])
         self.position = DataPosition(**state["data"])
+        self.last_checkpoint = ckpt
         rng_file = ckpt / f"rng_rank{self.accelerator.process_index}.pt"
         if state["world_size"] == self.accelerator.num_processes and rng_file.is_file():
             set_rng_state(safe_torch_load(rng_file))
@@ -350,73 +471,97 @@ class Trainer:
     # -- the loop ----------------------------------------------------------------------------
 
     def fit(self, stop_after: int | None = None) -> TrainResult:
-        """Train to `cfg.steps` (or stop, with a checkpoint, after step `stop_after`)."""
+        """Train to `cfg.steps` (or stop, with a checkpoint, after step `stop_after`).
+
+        Raises TrainingDiverged (naming the step) when the loss becomes NaN or infinite, or
+        the weights do before a checkpoint: a non-finite model is never saved. The loss is
+        watched on the device and checked at every log, validation and checkpoint step
+        (where values are read back anyway); with fp16, steps the gradient scaler skipped
+        for overflowing gradients do not count.
+        """
         from tqdm.auto import tqdm
 
         acc, cfg = self.accelerator, self.cfg
         end = cfg.steps if stop_after is None else min(cfg.steps, stop_after)
+        if self.step >= end and self.is_main:
+            more = " (pass --set steps=N to train it longer)" if end == cfg.steps else ""
+            print(f"{self.run} is at step {self.step} and stops at step {end}: nothing to train{more}")
         stream = self._stream()
         bar = tqdm(total=cfg.steps, initial=self.step, desc="train", disable=not (self.progress and self.is_main), dynamic_ncols=True, unit="step")
         window: dict[str, Tensor] = {}
         window_steps, data_time, window_start = 0, 0.0, time.perf_counter()
         last_train: dict[str, float] = {}
         last_val: dict[str, float] = {}
+        first_bad = torch.full((), -1, dtype=torch.long, device=self.device)  # first step with a non-finite loss
+        step_no = torch.full((), self.step, dtype=torch.long, device=self.device)
         self.objective.train()
-        while self.step < end:
-            for micro in range(cfg.grad_accum):
-                t0 = time.perf_counter()
-                batch, position = next(stream)
-                motion, mask, text, text_mask = self._to_device(batch)
-                data_time += time.perf_counter() - t0
-                sync = contextlib.nullcontext() if micro == cfg.grad_accum - 1 else acc.no_sync(self.objective)
-                with sync:
-                    with acc.autocast():
-                        total, terms = self.objective(motion, mask, text, text_mask)
-                    acc.backward(total / cfg.grad_accum)
-                for k, v in {"loss": total, **terms}.items():
-                    window[k] = window.get(k, 0.0) + v.detach().float() / cfg.grad_accum
-            if cfg.max_grad_norm is not None:
-                acc.clip_grad_norm_(self.objective.parameters(), cfg.max_grad_norm)
-            self.optimizer.step()
-            self.optimizer.zero_grad(set_to_none=True)
-            if self.ema is not None:
-                self.ema.update_parameters(self.model)
-            self.step += 1
-            self.position = position
-            window_steps += 1
-            bar.update(1)
+        try:
+            while self.step < end:
+                step_bad = torch.zeros((), dtype=torch.bool, device=self.device)
+                for micro in range(cfg.grad_accum):
+                    t0 = time.perf_counter()
+                    batch, position = next(stream)
+                    motion, mask, text, text_mask = self._to_device(batch)
+                    data_time += time.perf_counter() - t0
+                    sync = contextlib.nullcontext() if micro == cfg.grad_accum - 1 else acc.no_sync(self.objective)
+                    with sync:
+                        with acc.autocast():
+                            total, terms = self.objective(motion, mask, text, text_mask)
+                        acc.backward(total / cfg.grad_accum)
+                    step_bad |= ~torch.isfinite(total.detach())
+                    for k, v in {"loss": total, **terms}.items():
+                        window[k] = window.get(k, 0.0) + v.detach().float() / cfg.grad_accum
+                if cfg.max_grad_norm is not None:
+                    acc.clip_grad_norm_(self.objective.parameters(), cfg.max_grad_norm)
+                self.optimizer.step()
+                self.optimizer.zero_grad(set_to_none=True)
+                step_no += 1
+                if not (cfg.mixed_precision == "fp16" and self.optimizer.step_was_skipped):
+                    first_bad = torch.where(step_bad & (first_bad < 0), step_no, first_bad)
+                if self.ema is not None:
+                    self.ema.update_parameters(self.model)
+                self.step += 1
+                self.position = position
+                window_steps += 1
+                bar.update(1)
 
-            if self.step % cfg.log_every == 0 or self.step == end:
-                elapsed = time.perf_counter() - window_start
-                values = {k: float(acc.reduce(v / window_steps, reduction="mean")) for k, v in window.items()}
-                values["steps_per_s"] = window_steps / max(elapsed, 1e-9)
-                values["data_share"] = data_time / max(elapsed, 1e-9)
-                values["epoch"] = self.position.epoch + self.position.batch / self.sampler.batches_per_epoch
-                self._log("train", values)
-                last_train = values
-                bar.set_postfix({k: f"{v:.3g}" for k, v in values.items() if k not in ("steps_per_s", "epoch")})
-                window, window_steps, data_time, window_start = {}, 0, 0.0, time.perf_counter()
-            if self.step % cfg.val_every == 0 or self.step == end:
-                last_val = self.validate()
-                if last_val:
-                    self._log("val", last_val)
-                    if self.progress and self.is_main:
-                        bar.write(f"step {self.step}: val " + " ".join(f"{k}={v:.4g}" for k, v in last_val.items() if not k.startswith("chance")))
-            if self.step % cfg.ckpt_every == 0 or self.step == end:
-                self.save_checkpoint()
-                if self.is_main:
-                    plot_curves(self.run / METRICS, self.run / CURVES, title=f"{self.run.name} ({cfg.preset}, {cfg.variant})")
-        bar.close()
-        # Shut the DataLoader workers down now: a live iterator left for the garbage collector
-        # would be collected in some later forked process, which cannot stop them (and says so).
-        stream.close()
-        acc.end_training()
-        if acc.num_processes == 1:
-            # Accelerate keeps one global state per process; release it so that a later run in
-            # this process (a notebook, a test) may choose another mixed precision.
-            from accelerate.state import AcceleratorState
+                log_now = self.step % cfg.log_every == 0 or self.step == end
+                val_now = self.step % cfg.val_every == 0 or self.step == end
+                ckpt_now = self.step % cfg.ckpt_every == 0 or self.step == end
+                if log_now or val_now or ckpt_now:
+                    self._check_loss_finite(first_bad)
+                if log_now:
+                    elapsed = time.perf_counter() - window_start
+                    values = {k: float(acc.reduce(v / window_steps, reduction="mean")) for k, v in window.items()}
+                    values["steps_per_s"] = window_steps / max(elapsed, 1e-9)
+                    values["data_share"] = data_time / max(elapsed, 1e-9)
+                    values["epoch"] = self.position.epoch + self.position.batch / self.sampler.batches_per_epoch
+                    self._log("train", values)
+                    last_train = values
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in values.items() if k not in ("steps_per_s", "epoch")})
+                    window, window_steps, data_time, window_start = {}, 0, 0.0, time.perf_counter()
+                if val_now:
+                    last_val = self.validate()
+                    if last_val:
+                        self._log("val", last_val)
+                        if self.progress and self.is_main:
+                            bar.write(f"step {self.step}: val " + " ".join(f"{k}={v:.4g}" for k, v in last_val.items() if not k.startswith("chance")))
+                if ckpt_now:
+                    self.save_checkpoint()
+                    if self.is_main:
+                        plot_curves(self.run / METRICS, self.run / CURVES, title=f"{self.run.name} ({cfg.preset}, {cfg.variant})")
+        finally:
+            bar.close()
+            # Shut the DataLoader workers down now: a live iterator left for the garbage collector
+            # would be collected in some later forked process, which cannot stop them (and says so).
+            stream.close()
+            acc.end_training()
+            if acc.num_processes == 1:
+                # Accelerate keeps one global state per process; release it so that a later run in
+                # this process (a notebook, a test) may choose another mixed precision.
+                from accelerate.state import AcceleratorState
 
-            AcceleratorState._reset_state(reset_partial_state=True)
+                AcceleratorState._reset_state(reset_partial_state=True)
         return TrainResult(self.step, self.run, last_train, last_val)
 
 
@@ -438,14 +583,26 @@ def train(
 
 def resume_run(run_dir: str | os.PathLike, data_root: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None, **kw: Any) -> TrainResult:
     """Continue a run from its latest checkpoint, with its saved config. `overrides` may change
-    bookkeeping fields (steps, log/val/checkpoint intervals, workers), never the model or loss."""
-    cfg, saved_root = read_run_config(run_dir)
+    bookkeeping fields (steps, log/val/checkpoint intervals, workers) and the optimiser's
+    settings (lr, betas, weight_decay, max_grad_norm: they replace the checkpoint's), never
+    the model or loss.
+
+    A run that stopped before its first checkpoint starts again from step 0; a run whose
+    latest checkpoint was not exported (a crash in between) is exported again. `data_root`
+    defaults to the run's saved one (see read_run_config; FileNotFoundError when missing)."""
+    cfg, candidates = _read_run(run_dir)
+    if data_root is None:
+        found = [c for c in candidates if c.is_dir()]
+        if not found:
+            tried = " or ".join(str(c) for c in candidates)
+            raise FileNotFoundError(f"the dataset root of run {run_dir} was not found at {tried} (from {Path(run_dir) / RUN_CONFIG}): pass --data ROOT")
+        data_root = found[0]
     if overrides:
         bad = sorted(set(overrides) & {"model", "loss", "variant", "preset", "batch_size", "grad_accum", "seed", "skeleton", "text_model"})
         if bad:
             raise ValueError(f"cannot change {', '.join(bad)} when resuming (it would not be the same run)")
         cfg = TrainConfig.from_dict({**cfg.to_dict(), **overrides})
-    return train(cfg, data_root or saved_root, run_dir, resume=True, **kw)
+    return train(cfg, data_root, run_dir, resume=True, **kw)
 
 
 def steps_per_epoch(num_items: int, batch_size: int, processes: int = 1) -> int:
