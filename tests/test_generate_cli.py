@@ -172,3 +172,10 @@ def test_no_cleanup_writes_the_raw_joints_of_a_cleaning_model(model_dir: Path, t
     raw = np.asarray(features_to_joints(np.load(tmp_path / "f.npy")), dtype=np.float32)
     np.testing.assert_allclose(np.load(tmp_path / "raw.npy"), raw, atol=1e-5)
     np.testing.assert_allclose(np.load(tmp_path / "clean.npy"), clean_motion(raw), atol=1e-4)
+
+
+def test_absurd_guidance_is_one_line_and_writes_nothing(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "nan.npy"
+    code, _, err = run_cli(["a person jumps", "--frames", "20", "--model", str(model_dir), "-o", str(out), "--w-cfg", "1e30", "--quiet"], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "w_cfg must be within" in err
+    assert not out.exists()

@@ -343,3 +343,14 @@ def test_bundled_model_is_batch_invariant_in_float32() -> None:
         for other in (pair[0], pair[1], mixed):
             assert np.abs(other.raw_joints - alone.raw_joints).max() < 1e-4, w_reg
             assert np.abs(other.features - alone.features).max() < 1e-3, w_reg
+
+
+def test_non_finite_samples_are_refused_not_returned(pipe: RAMPipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing non-finite leaves the pipeline (issue 21): absurd guidance weights are refused
+    up front, and a sampler that still produces NaN raises instead of returning it."""
+    with pytest.raises(ValueError, match=r"w_cfg must be within ±100"):
+        pipe("a person jumps", frames=10, seed=0, w_cfg=1e30)
+    real = pipe.model.denoise
+    monkeypatch.setattr(pipe.model, "denoise", lambda *a, **k: real(*a, **k) * float("nan"))
+    with pytest.raises(ValueError, match="NaN or infinite values for 1 of 1 prompts"):
+        pipe("a person jumps", frames=10, seed=0, steps=4)

@@ -138,6 +138,30 @@ def test_a_failure_mid_render_leaves_no_partial_file(tmp_path: Path, monkeypatch
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full to stand in for a full disk")
+def test_a_failed_mp4_write_is_an_error_not_a_success(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """ffmpeg's exit status is checked: on a full disk (/dev/full) `ramotion render` and
+    `generate` print one line, exit non-zero and leave no file (issue 21)."""
+    from contextlib import contextmanager
+
+    from ramotion.cli import main
+
+    @contextmanager
+    def full_disk(path):  # noqa: ANN001, ANN202 - stands in for io_utils.atomic_path
+        yield Path("/dev/full")
+
+    with pytest.raises(OSError, match="ffmpeg could not write"):
+        R._write_mp4(iter([np.zeros((64, 64, 3), np.uint8)] * 3), Path("/dev/full"), 20.0, 64)
+    monkeypatch.setattr(R, "atomic_path", full_disk)
+    src = tmp_path / "m.npy"
+    np.save(src, standing_motion(T=8).astype(np.float32))
+    out = tmp_path / "out.mp4"
+    assert main(["render", str(src), "-o", str(out), "--size", "64"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ffmpeg could not write" in err[0], err
+    assert not out.exists()
+
+
 def test_motions_in_other_units_look_the_same() -> None:
     """Nothing assumes metres beyond a minimum view size: millimetres render like metres."""
     metres = standing_motion(T=2, walk=0.3) * 1.2  # tall enough to be above the minimum view

@@ -534,7 +534,14 @@ class RAMPipeline:
             z = self.model.encode_text(hidden.to(self.device), token_mask.to(self.device)).float()  # (B, d_E), once
             x = sample(self.model.denoise, encode_motion, self.diffusion, z, mask, noise, config, callback)  # (B, T, D) normalised
         feats = self.normalizer.denormalize(x.float()).cpu().numpy()
-        return [feats[i, :n].astype(np.float32) for i, n in enumerate(lengths)]
+        out = [feats[i, :n].astype(np.float32) for i, n in enumerate(lengths)]
+        bad = [prompts[i] for i, f in enumerate(out) if not np.isfinite(f).all()]
+        if bad:  # never hand NaN on to a file or a viewer
+            raise ValueError(
+                f"sampling produced NaN or infinite values for {len(bad)} of {len(out)} prompts (first: {bad[0]!r}): "
+                f"lower the guidance weights (w_r={config.w_reg:g}, w_c={config.w_cfg:g}) or use dtype='float32'"
+            )
+        return out
 
     def _autocast(self, dtype: torch.dtype | None = None) -> contextlib.AbstractContextManager:
         """Mixed precision for the model's matmuls (LayerNorm/softmax stay fp32); a no-op for fp32."""

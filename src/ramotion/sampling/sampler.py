@@ -84,9 +84,13 @@ class SamplerConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ValueError(f"{name} must be a finite number, got {value!r}")
+            if abs(value) > MAX_GUIDANCE:
+                raise ValueError(f"{name} must be within ±{MAX_GUIDANCE:g} (the paper uses 0-5; larger weights only blow up), got {value!r}")
         if self.reg_source not in REG_SOURCES:
             raise ValueError(f"reg_source must be one of {', '.join(REG_SOURCES)}, got {self.reg_source!r}")
 
+
+MAX_GUIDANCE = 100.0  # |w_r|, |w_c| above this only produce overflow: the paper's sweeps stay within 0-5
 
 # Table 3's baseline: an MDM-style sampler, CFG only (w_c = 1.5, i.e. MDM's scale 2.5), all 50 steps.
 MDM_BASELINE = SamplerConfig(steps=50, w_reg=0.0, w_cfg=1.5, reg_steps="none")

@@ -187,28 +187,37 @@ def render_motion(
 
 
 def _write_mp4(frames: Iterator[np.ndarray], path: Path, fps: float, size: int) -> int:
+    """Encode RGB frames (size, size, 3) uint8 with the ffmpeg binary of imageio-ffmpeg; raise
+    OSError when ffmpeg fails (a full disk, a read-only folder), with its own message.
+
+    Hand-written around the binary: imageio-ffmpeg's `write_frames` never reports ffmpeg's
+    exit status, so a failed write (an unplayable file) would pass as a success."""
+    import subprocess
+
     import imageio_ffmpeg
 
-    writer = imageio_ffmpeg.write_frames(
-        str(path),
-        (size, size),
-        fps=fps,
-        codec="libx264",
-        pix_fmt_in="rgb24",
-        pix_fmt_out="yuv420p",
-        quality=7,
-        macro_block_size=16,
-        ffmpeg_log_level="error",
-        output_params=["-movflags", "+faststart"],
-    )
-    writer.send(None)  # start ffmpeg
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-f", "rawvideo", "-vcodec", "rawvideo",
+        "-s", f"{size}x{size}", "-pix_fmt", "rgb24", "-r", f"{fps:.6f}", "-i", "-",
+        "-an", "-vcodec", "libx264", "-pix_fmt", "yuv420p", "-crf", "15", "-movflags", "+faststart", "-f", "mp4", str(path),
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     count = 0
     try:
         for frame in frames:
-            writer.send(np.ascontiguousarray(frame))
+            proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
             count += 1
-    finally:
-        writer.close()
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # ffmpeg stopped early: its exit status and message say why
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    err = proc.stderr.read().decode("utf-8", "replace").strip()
+    if proc.wait() != 0 or count == 0:
+        last = err.splitlines()[-1] if err else f"exit status {proc.returncode}"
+        raise OSError(f"ffmpeg could not write {path.name}: {last}")
     return count
 
 
