@@ -179,3 +179,14 @@ def test_absurd_guidance_is_one_line_and_writes_nothing(model_dir: Path, tmp_pat
     code, _, err = run_cli(["a person jumps", "--frames", "20", "--model", str(model_dir), "-o", str(out), "--w-cfg", "1e30", "--quiet"], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1 and "w_cfg must be within" in err
     assert not out.exists()
+
+
+def test_num_is_generated_in_batches_of_batch_size(model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """--num 5 --batch-size 2: three batches, files _0.._4 with seeds 3..7, each the motion its
+    seed gives in one batch of 5 (float32: batch-invariant)."""
+    common = ["a person walks forward", "--frames", "30", "--seed", "3", "--model", str(model_dir), "--steps", "4", "--dtype", "float32"]
+    code, stdout, _ = run_cli([*common, "--num", "5", "--batch-size", "2", "-o", str(tmp_path / "b.npy")], capsys)
+    assert code == 0 and [f"seed {s}" in stdout for s in range(3, 8)] == [True] * 5
+    assert run_cli([*common, "--num", "5", "-o", str(tmp_path / "one" / "b.npy")] if (tmp_path / "one").mkdir() is None else [], capsys)[0] == 0
+    for i in range(5):
+        np.testing.assert_allclose(np.load(tmp_path / f"b_{i:02d}.npy"), np.load(tmp_path / "one" / f"b_{i:02d}.npy"), atol=1e-4)

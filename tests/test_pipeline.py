@@ -227,6 +227,11 @@ def test_outputs_by_extension(pipe: RAMPipeline, tmp_path: Path) -> None:
         (dict(seconds=2.0, frames=40), "not both"),
         (dict(seconds=[1.0, 2.0]), "2 values for 1 prompts"),
         (dict(seed=[1, 2]), "one per prompt"),
+        (dict(seed=2**70), r"seeds must be in 0..9223372036854775807"),
+        (dict(seed=-1), r"seeds must be in 0.."),
+        (dict(seed=1.5), "seed must be a whole number"),
+        (dict(seed="7"), "seed must be a whole number"),
+        (dict(seconds="1.5"), r"seconds must be in \(0, 9.8\]"),
         (dict(steps=0), "steps must be"),
         (dict(reg_steps=[49]), "first sampling step"),
         (dict(dtype="int8"), "unknown dtype"),
@@ -354,3 +359,8 @@ def test_non_finite_samples_are_refused_not_returned(pipe: RAMPipeline, monkeypa
     monkeypatch.setattr(pipe.model, "denoise", lambda *a, **k: real(*a, **k) * float("nan"))
     with pytest.raises(ValueError, match="NaN or infinite values for 1 of 1 prompts"):
         pipe("a person jumps", frames=10, seed=0, steps=4)
+
+
+def test_numpy_numbers_are_accepted_as_lengths_and_seeds(pipe: RAMPipeline) -> None:
+    m = pipe("a person walks", seconds=np.float32(1.0), seed=np.int64(3), steps=2)[0]
+    assert m.num_frames == 20 and m.seed == 3

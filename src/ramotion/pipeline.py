@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,7 @@ from .sampling import PerSampleNoise, RegSteps, SamplerConfig, lengths_to_mask, 
 from .skeleton import Skeleton, skeleton_for_feature_dim
 
 OUTPUT_FORMATS = (".npy", ".bvh", ".mp4", ".gif")
+MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds
 DEFAULT_SECONDS = 6.0  # MDM's default motion length
 BVH_MEAN_TOLERANCE, BVH_MAX_TOLERANCE = 0.005, 0.02  # m: a BVH further than this from its motion gets a warning
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default_model"
@@ -230,10 +232,16 @@ class MotionBatch(Sequence[Motion]):
     def save(self, path: str | os.PathLike, **kwargs: Any) -> list[Path]:
         """One motion -> `path`; several -> `stem_00.ext`, `stem_01.ext`, ... beside it."""
         out = check_output_path(path)
-        if len(self) == 1:
-            return [self.motions[0].save(out, **kwargs)]
-        width = max(2, len(str(len(self) - 1)))
-        return [m.save(out.with_name(f"{out.stem}_{i:0{width}d}{out.suffix}"), **kwargs) for i, m in enumerate(self.motions)]
+        return [m.save(numbered_path(out, i, len(self)), **kwargs) for i, m in enumerate(self.motions)]
+
+
+def numbered_path(path: Path, index: int, total: int) -> Path:
+    """Where motion `index` of `total` saved to `path` goes: `path` itself for one motion, else
+    `stem_00.ext`, `stem_01.ext`, ... (as wide as the largest index, at least two digits)."""
+    if total == 1:
+        return path
+    width = max(2, len(str(total - 1)))
+    return path.with_name(f"{path.stem}_{index:0{width}d}{path.suffix}")
 
 
 class RAMPipeline:
@@ -417,9 +425,9 @@ class RAMPipeline:
             secs = _per_prompt(seconds if seconds is not None else DEFAULT_SECONDS, n, "seconds")
             out = []
             for s in secs:
-                if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0 or s > max_seconds + 1e-9:
+                if isinstance(s, bool) or not isinstance(s, numbers.Real) or not math.isfinite(s) or s <= 0 or s > max_seconds + 1e-9:
                     raise ValueError(f"seconds must be in (0, {max_seconds:g}] (the model makes at most {max_frames} frames at {fps:g} fps), got {s!r}")
-                count = int(round(s * fps))
+                count = int(round(float(s) * fps))
                 if count < 1:
                     raise ValueError(f"{s:g} s is shorter than one frame at {fps:g} fps")
                 out.append(count)
@@ -557,12 +565,16 @@ class RAMPipeline:
         if seed is None:
             base = int(torch.randint(0, 2**31 - 1, ()).item())
             return [base + i for i in range(n)]
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            return [int(seed) + i for i in range(n)]
-        seeds = list(seed)
-        if len(seeds) != n or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds):
-            raise ValueError(f"seed must be an int or {n} ints (one per prompt), got {seed!r}")
-        return [int(s) for s in seeds]
+        whole = lambda s: isinstance(s, (int, np.integer)) and not isinstance(s, bool)  # noqa: E731
+        if whole(seed):
+            seeds = [int(seed) + i for i in range(n)]
+        elif isinstance(seed, (list, tuple, np.ndarray)) and len(seed) == n and all(whole(s) for s in seed):
+            seeds = [int(s) for s in seed]
+        else:
+            raise ValueError(f"seed must be a whole number or {n} of them (one per prompt), got {seed!r}")
+        if not all(0 <= s <= MAX_SEED for s in seeds):
+            raise ValueError(f"seeds must be in 0..{MAX_SEED} (2**63 - 1), got {seed!r}" + (f" (prompt i takes seed + i, up to {seeds[-1]})" if whole(seed) else ""))
+        return seeds
 
 
 def _per_prompt(value: Any, n: int, name: str) -> list[Any]:

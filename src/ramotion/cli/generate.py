@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reg-source", choices=("guided", "cond"), default="guided", help="estimate re-encoded by REG (default guided)")
     p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"), help="compute precision (default auto)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available)")
-    p.add_argument("--batch-size", type=int, default=32, help="prompts per batch with --prompts (default 32)")
+    p.add_argument("--batch-size", type=int, default=32, help="motions per batch, with --num or --prompts (default 32)")
     p.add_argument("--npy", choices=("joints", "features"), default="joints", help="what .npy files hold (default joints)")
     p.add_argument("--fps", type=float, default=None, help="resample the written joints, BVH or video to this frame rate (default: the model's, 20); the duration is kept")
     p.add_argument(
@@ -125,13 +125,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_single(args: argparse.Namespace, options: dict) -> int:
+    from ..pipeline import check_output_path, numbered_path
+
     pipe = _load(args)
-    motions = pipe([args.text] * args.num, seconds=args.seconds, frames=args.frames, seed=args.seed, progress=not args.quiet, **options)
-    paths = motions.save(args.output, npy=args.npy, fps=args.fps)
-    if not args.quiet:
-        rate = f", resampled to {args.fps:g} fps" if args.fps is not None and abs(args.fps - pipe.skeleton.fps) > 1e-9 else ""
-        for path, m in zip(paths, motions):
-            print(f"wrote {path} ({m.num_frames} frames, {m.seconds:.2f} s, seed {m.seed}{rate})")
+    out = check_output_path(args.output)
+    rate = f", resampled to {args.fps:g} fps" if args.fps is not None and abs(args.fps - pipe.skeleton.fps) > 1e-9 else ""
+    # --batch-size motions at a time, each saved before the next batch: --num 100000 needs the
+    # memory of one batch, not of all of them.
+    for start in range(0, args.num, args.batch_size):
+        stop = min(start + args.batch_size, args.num)
+        motions = pipe([args.text] * (stop - start), seconds=args.seconds, frames=args.frames, seed=args.seed + start, progress=not args.quiet, **options)
+        for i, m in enumerate(motions, start):
+            path = m.save(numbered_path(out, i, args.num), npy=args.npy, fps=args.fps)
+            if not args.quiet:
+                print(f"wrote {path} ({m.num_frames} frames, {m.seconds:.2f} s, seed {m.seed}{rate})")
     return 0
 
 
