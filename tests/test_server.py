@@ -1,4 +1,5 @@
-"""The HTTP API (`ramotion serve`): valid requests, every limit, malformed input, concurrency.
+"""The HTTP API (`ramotion serve`): valid requests, every limit, malformed input, concurrency,
+clients that leave or stall.
 
 A tiny random RAM model is written with save_pretrained and loaded back, so the real
 pipeline, queue and download code run; only the weights are meaningless.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,12 +21,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ramotion.mocap.importing import import_bvh
-from ramotion.pipeline import RAMPipeline
-from ramotion.server import LOOPBACK_HOSTS, ServerLimits, create_app
+from ramotion.pipeline import GenerationCancelled, RAMPipeline
+from ramotion.server import LOOPBACK_HOSTS, ServerLimits, create_app, uvicorn_options
 from ramotion.server.store import SampleStore
 from ramotion.server.vendor import find_three
 
-from ._server_helpers import save_tiny_model
+from ._server_helpers import raw_post, read_until_closed, running_server, save_tiny_model, wait_until
 
 LIMITS = ServerLimits(max_prompt_chars=120, max_seconds=6.0, max_samples=4, max_in_flight=32, max_batch_samples=16)
 
@@ -154,6 +156,16 @@ def test_random_seed_when_none_given(client: TestClient) -> None:
         ({"prompt": 42}, 422, "invalid_value", "prompt"),
         ({"prompt": "a person runs", "seconds": "long"}, 422, "invalid_value", "seconds"),
         ({"prompt": "a person runs", "num_samples": 2.5}, 422, "invalid_value", "num_samples"),
+        # Strict JSON types: no bool as a number, no string coerced to one, no 2.0 as a whole number.
+        ({"prompt": "a person runs", "seconds": True}, 422, "invalid_value", "seconds"),
+        ({"prompt": "a person runs", "seconds": "1.5"}, 422, "invalid_value", "seconds"),
+        ({"prompt": "a person runs", "num_samples": "2"}, 422, "invalid_value", "num_samples"),
+        ({"prompt": "a person runs", "num_samples": 2.0}, 422, "invalid_value", "num_samples"),
+        ({"prompt": "a person runs", "seed": True}, 422, "invalid_value", "seed"),
+        ({"prompt": "a person runs", "seed": "7"}, 422, "invalid_value", "seed"),
+        ({"prompt": "a person runs", "w_cfg": False}, 422, "invalid_value", "w_cfg"),
+        ({"prompt": "a person runs", "w_reg": "2"}, 422, "invalid_value", "w_reg"),
+        ({"prompt": ["a person runs"]}, 422, "invalid_value", "prompt"),
         (["a person runs"], 422, "not_an_object", None),
     ],
 )
@@ -165,6 +177,14 @@ def test_each_limit_has_its_status_and_message(client: TestClient, body: Any, st
     assert err["code"] == code and err["field"] == field
     assert isinstance(err["detail"], str) and err["detail"] and "\n" not in err["detail"]
     assert client.get("/api/health").json()["samples_done"] == before  # refused before any work
+
+
+def test_strict_types_say_what_came_and_whole_numbers_still_pass_as_numbers(client: TestClient) -> None:
+    assert _post(client, {"prompt": "a person runs", "seconds": True}).json()["detail"] == "field 'seconds': Input should be a valid number, got true"
+    assert _post(client, {"prompt": "a person runs", "seconds": "1.5"}).json()["detail"] == "field 'seconds': Input should be a valid number, got \"1.5\""
+    r = _post(client, {"prompt": "a person runs", "seconds": 1, "seed": 0, "w_cfg": 2, "w_reg": 0})  # JSON 1 is a number
+    assert r.status_code == 200, r.text
+    assert r.json()["seconds"] == 1.0 and r.json()["samples"][0]["num_frames"] == 20
 
 
 def test_messages_name_the_limit(client: TestClient) -> None:
@@ -370,6 +390,145 @@ def test_16_concurrent_requests_are_batched_and_answered_correctly(pipe: RAMPipe
         b = bodies[i]
         alone = pipe(b["prompt"], seconds=b["seconds"], seed=b["seed"], w_cfg=b["w_cfg"])[0]
         np.testing.assert_allclose(np.asarray(responses[i].json()["samples"][0]["joints"]), alone.joints, atol=2e-4)
+
+
+# --------------------------------------------------------------------------- clients that leave or stall
+
+
+def test_the_pipeline_stops_between_steps_when_cancelled(pipe: RAMPipeline) -> None:
+    checks = 0
+
+    def cancelled() -> bool:
+        nonlocal checks
+        checks += 1
+        return checks == 4  # before the first step, after steps 1 and 2: go on; after step 3: stop
+
+    with pytest.raises(GenerationCancelled, match="after step 3"):
+        pipe(["a person walks", "a person jumps"], seconds=1.0, seed=0, steps=20, cancelled=cancelled)
+    assert checks == 4
+    with pytest.raises(GenerationCancelled, match="before the first step"):
+        pipe("a person walks", seconds=1.0, seed=0, cancelled=lambda: True)
+    kept = pipe("a person walks", seconds=1.0, seed=0, cancelled=lambda: False)[0]  # a check that never fires changes nothing
+    np.testing.assert_array_equal(kept.features, pipe("a person walks", seconds=1.0, seed=0)[0].features)
+
+
+class StepPipeline:
+    """The real pipeline behind a fake first part: each call signals `started`, then waits for `release`
+    while checking `cancelled()` every 10 ms like the denoising loop does (at most 20 s)."""
+
+    def __init__(self, pipe: RAMPipeline) -> None:
+        self.pipe, self.started, self.release = pipe, threading.Event(), threading.Event()
+        self.prompts: list[list[str]] = []
+        self.stopped = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.pipe, name)
+
+    def __call__(self, prompts: list[str], *, cancelled: Any = None, **kwargs: Any) -> Any:
+        self.prompts.append(list(prompts))
+        self.started.set()
+        for _ in range(2000):
+            if cancelled is not None and cancelled():
+                self.stopped += 1
+                raise GenerationCancelled("cancelled by the test's client")
+            if self.release.wait(0.01):
+                return self.pipe(prompts, cancelled=cancelled, **kwargs)
+        raise AssertionError("neither released nor cancelled")
+
+
+def _health(url: str) -> dict[str, Any]:
+    return httpx.get(url + "/api/health", timeout=10).json()
+
+
+def test_a_client_that_leaves_cancels_its_generation(pipe: RAMPipeline) -> None:
+    """Real uvicorn, raw sockets: a client sends its request and closes the connection. Its queued job
+    never starts, its running one stops, and the server is free for the next client."""
+    stepper = StepPipeline(pipe)
+    limits = ServerLimits(max_samples=1, max_batch_samples=1, max_in_flight=4, batch_window_s=0.0)
+    app = create_app(stepper, limits, warmup=False)
+    body = lambda prompt: json.dumps({"prompt": prompt, "seconds": 1.0, "seed": 0}).encode()  # noqa: E731
+    with running_server(app, uvicorn_options(limits)) as url:
+        # 1. A running job whose client leaves stops (the pipeline's cancel check turns true).
+        runner = raw_post(url, "/api/generate", body("a person leaves while running"))
+        assert stepper.started.wait(20)
+        runner.close()
+        wait_until(lambda: _health(url)["in_flight"] == 0, what="the running job to be cancelled")
+        assert stepper.stopped == 1 and app.state.queue.stats.jobs_cancelled == 1 and app.state.queue.stats.jobs_done == 0
+
+        # 2. A queued job whose client leaves never starts.
+        stepper.started.clear()
+        stays = raw_post(url, "/api/generate", body("a person stays"))
+        assert stepper.started.wait(20)  # the worker is busy with it
+        leaves = raw_post(url, "/api/generate", body("a person leaves while queued"))
+        wait_until(lambda: _health(url)["queued"] == 1, what="the second request to be queued")
+        leaves.close()
+        wait_until(lambda: _health(url)["queued"] == 0, what="the queued job to be dropped")
+        assert _health(url)["in_flight"] == 1  # only the live request holds a slot now
+        stepper.release.set()
+        answer = read_until_closed_or_response(stays)
+        stays.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        health = _health(url)
+        assert health["in_flight"] == 0 and health["jobs_cancelled"] == 2
+        assert stepper.prompts == [["a person leaves while running"], ["a person stays"]]  # the queued one never ran
+        r = httpx.post(url + "/api/generate", json={"prompt": "a person jumps", "seconds": 1.0, "seed": 1}, timeout=60)
+        assert r.status_code == 200 and len(r.json()["samples"]) == 1
+
+
+def read_until_closed_or_response(sock: socket.socket) -> bytes:
+    """Read one HTTP response with a Content-Length body (the connection may stay open)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
+
+
+def test_a_stalled_body_gets_408_and_the_connection_is_closed(pipe: RAMPipeline) -> None:
+    limits = ServerLimits(body_timeout_s=0.3)
+    app = create_app(pipe, limits, warmup=False)
+    with running_server(app, uvicorn_options(limits)) as url:
+        partial = b'{"prompt": "a person'
+        sock = raw_post(url, "/api/generate", partial, content_length=len(partial) + 20)  # 20 bytes never come
+        answer = read_until_closed(sock)  # returns only because the server closes the connection
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert b"connection: close" in head.lower()
+        err = json.loads(payload)
+        assert err["code"] == "body_timeout" and "0.3 s" in err["detail"] and err["field"] is None
+        # A body that arrives in time, even in pieces, is served as before.
+        full = json.dumps({"prompt": "a person jumps", "seconds": 1.0, "seed": 0}).encode()
+        sock = raw_post(url, "/api/generate", full[:10], content_length=len(full))
+        sock.sendall(full[10:])
+        answer = read_until_closed_or_response(sock)
+        sock.close()
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+        assert _health(url)["in_flight"] == 0
+
+
+def test_uvicorn_is_given_connection_limits(pipe: RAMPipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from ramotion.cli import main
+
+    assert uvicorn_options(ServerLimits(max_in_flight=32)) == {"timeout_keep_alive": 5, "limit_concurrency": 128}
+    assert uvicorn_options(ServerLimits(max_in_flight=2))["limit_concurrency"] == 64
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(RAMPipeline, "from_pretrained", classmethod(lambda cls, *a, **k: pipe))
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs, app=app))
+    assert main(["serve", "--model", str(tmp_path), "--max-in-flight", "40", "--body-timeout", "2.5"]) == 0
+    assert seen["timeout_keep_alive"] == 5 and seen["limit_concurrency"] == 160
+    assert seen["app"].state.limits.body_timeout_s == 2.5
 
 
 # --------------------------------------------------------------------------- the CLI verb

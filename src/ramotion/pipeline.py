@@ -17,7 +17,7 @@ import math
 import numbers
 import os
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,13 @@ MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds
 DEFAULT_SECONDS = 6.0  # MDM's default motion length
 BVH_MEAN_TOLERANCE, BVH_MAX_TOLERANCE = 0.005, 0.02  # m: a BVH further than this from its motion gets a warning
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default_model"
+
+
+class GenerationCancelled(RuntimeError):
+    """Raised by `RAMPipeline.__call__` / `generate_features` when their `cancelled()` check says stop
+    (e.g. the web server's client went away): the batch is abandoned between denoising steps."""
+
+
 _DTYPES = {
     "float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
 }  # fmt: skip
@@ -455,6 +462,7 @@ class RAMPipeline:
         batch_size: int | None = None,
         progress: bool = False,
         cleanup: CleanupConfig | dict | bool | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> MotionBatch:
         """Generate one motion per prompt.
 
@@ -470,7 +478,8 @@ class RAMPipeline:
         model folder names its own). dtype overrides the pipeline's ("auto", "float32", "bfloat16",
         "float16"). batch_size splits long lists into batches of similar lengths. cleanup:
         the foot cleanup of the motions' joints (`resolve_cleanup`; None: the model's default,
-        False: the raw joints of the features).
+        False: the raw joints of the features). cancelled: checked before each batch and after each
+        denoising step; when it returns True the call raises GenerationCancelled (nothing is returned).
         """
         prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
         if not prompt_list:
@@ -504,7 +513,7 @@ class RAMPipeline:
         bar = _progress(len(chunks) * len(kept), progress)
         for chunk in chunks:
             feats = self.generate_features(
-                [prompt_list[i] for i in chunk], [lengths[i] for i in chunk], [seeds[i] for i in chunk], config, compute_dtype, bar=bar
+                [prompt_list[i] for i in chunk], [lengths[i] for i in chunk], [seeds[i] for i in chunk], config, compute_dtype, bar=bar, cancelled=cancelled
             )
             for j, i in enumerate(chunk):
                 results[i] = Motion(prompt_list[i], feats[j], seeds[i], self.skeleton, clean)
@@ -523,21 +532,32 @@ class RAMPipeline:
         *,
         pad_to: int | None = None,
         bar: Any = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> list[np.ndarray]:
         """Sample one batch (text in -> raw features (L_i, D) float32 out), without input checks.
 
         The batch runs on its longest length; `pad_to` pads it further (only to reproduce
         MDM's fixed 196-frame padding in benchmarks). `bar` gets one update per step.
+        `cancelled` is called before the text encoding and after every denoising step; when it
+        returns True, GenerationCancelled is raised there, so an abandoned batch costs at most
+        one more step.
         """
         if pad_to is not None and pad_to < max(lengths):
             raise ValueError(f"pad_to={pad_to} is shorter than the longest sample ({max(lengths)} frames)")
+        _raise_if_cancelled(cancelled, "before the first step")
         hidden, token_mask = self.text_encoder.encode(prompts)  # (B, L, H), (B, L)
         mask = lengths_to_mask(lengths, max_length=pad_to, device=self.device)  # (B, T)
         noise = PerSampleNoise(seeds, lengths, self.config.feature_dim, self.device)
         if pad_to is not None:
             noise = _PaddedNoise(noise, pad_to)
         encode_motion = self.model.encode_motion if self.model.motion_encoder is not None else None
-        callback = (lambda k, t, x: bar.update(1)) if bar is not None else None
+
+        def step_done(k: int, t: int, x: Tensor) -> None:
+            if bar is not None:
+                bar.update(1)
+            _raise_if_cancelled(cancelled, f"after step {k + 1}")
+
+        callback = step_done if bar is not None or cancelled is not None else None
         with self._autocast(dtype):
             z = self.model.encode_text(hidden.to(self.device), token_mask.to(self.device)).float()  # (B, d_E), once
             x = sample(self.model.denoise, encode_motion, self.diffusion, z, mask, noise, config, callback)  # (B, T, D) normalised
@@ -575,6 +595,12 @@ class RAMPipeline:
         if not all(0 <= s <= MAX_SEED for s in seeds):
             raise ValueError(f"seeds must be in 0..{MAX_SEED} (2**63 - 1), got {seed!r}" + (f" (prompt i takes seed + i, up to {seeds[-1]})" if whole(seed) else ""))
         return seeds
+
+
+def _raise_if_cancelled(cancelled: Callable[[], bool] | None, where: str) -> None:
+    """Stop a generation whose `cancelled()` check says nobody wants it any more."""
+    if cancelled is not None and cancelled():
+        raise GenerationCancelled(f"generation cancelled {where}")
 
 
 def _per_prompt(value: Any, n: int, name: str) -> list[Any]:

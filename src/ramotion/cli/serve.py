@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     limits.add_argument("--max-in-flight", type=int, default=32, help="requests queued or running before new ones get HTTP 429 (default 32)")
     limits.add_argument("--max-batch", type=int, default=None, help="samples per model call when batching requests (default: 16 on a GPU; --max-samples on a CPU, where batching does not pay)")
     limits.add_argument("--steps", type=int, default=20, help="denoising steps (default 20)")
+    limits.add_argument("--body-timeout", type=float, default=10.0, help="seconds a client has to send its request body before HTTP 408 (default 10)")
     p.set_defaults(func=run)
 
 
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
 
-        from ..server import LOOPBACK_HOSTS, ServerLimits, create_app
+        from ..server import LOOPBACK_HOSTS, ServerLimits, create_app, uvicorn_options
         from ..server.vendor import THREE_MISSING_HINT, find_three
     except ImportError as exc:
         raise UserError(f"the web server needs FastAPI and uvicorn ({exc}): pip install 'fastapi' 'uvicorn'") from None
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             max_batch_samples=None if args.max_batch is None else max(args.max_batch, args.max_samples),
             max_stored_samples=max(256, args.max_batch or 0, args.max_samples),
             steps=args.steps,
+            body_timeout_s=args.body_timeout,
         )
     except ValueError as exc:
         raise UserError(str(exc).replace("ServerLimits.", "limit ")) from None
@@ -89,5 +91,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {THREE_MISSING_HINT}", file=sys.stderr)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"ramotion: serving {args.model or 'the bundled model'} at http://{shown}:{args.port}/  (API schema: /openapi.json; Ctrl+C stops)", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    # Bounds on connections (ramotion.server.limits.uvicorn_options says why, and what they leave
+    # open): idle keep-alive connections close after 5 s, and past 4x --max-in-flight open
+    # connections or requests, new requests get a quick 503 instead of piling up. Slow request
+    # bodies are cut by the app itself (--body-timeout, HTTP 408).
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", **uvicorn_options(limits))
     return 0

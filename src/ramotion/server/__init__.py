@@ -5,7 +5,7 @@
 """
 
 from .app import LOOPBACK_HOSTS, create_app
-from .limits import APIError, ServerLimits
+from .limits import APIError, ServerLimits, uvicorn_options
 from .threaded import serve_in_thread
 
-__all__ = ["APIError", "LOOPBACK_HOSTS", "ServerLimits", "create_app", "serve_in_thread"]
+__all__ = ["APIError", "LOOPBACK_HOSTS", "ServerLimits", "create_app", "serve_in_thread", "uvicorn_options"]

@@ -14,7 +14,9 @@ Endpoints (OpenAPI schema at /openapi.json):
     GET  /vendor/three/...               three.js from its npm package (see vendor.py)
 
 Generation runs on one worker thread (queue.py); the event loop only validates, enqueues
-and awaits, so the page and /api/health stay responsive during a slow generation.
+and awaits, so the page and /api/health stay responsive during a slow generation. A client
+that goes away while its generation waits or runs cancels it (`_until_disconnected`): uvicorn
+does not cancel a handler when its client disconnects, so the handler watches for it itself.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .limits import APIError, ServerLimits, check_request
-from .queue import GenerationQueue, QueueClosed, QueueFull
+from .queue import GenerationQueue, JobsCancelled, QueueClosed, QueueFull
 from .schemas import ErrorResponse, GenerateRequest, GenerateResponse
 from .store import DOWNLOAD_FORMATS, MEDIA_TYPES, SampleStore
 from .vendor import THREE_MISSING_HINT, find_three, three_version
@@ -60,13 +62,19 @@ DEFAULT_EXAMPLES = (
     "a person squats down",
 )
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# HTTP 499 (nginx's "client closed request"): how a request whose client left before its answer
+# ends. Nobody receives it (uvicorn drops what is sent on a closed connection), but nothing on the
+# way (middleware, test clients, ASGI servers that log it) records the request as a success.
+CLIENT_CLOSED = 499
+DISCONNECT_POLL_S = 0.1
 JOINT_DECIMALS = 4  # 0.1 mm: plenty for display, and keeps the JSON small
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": what}
     for status, what in {
         400: "malformed JSON",
+        408: "the request body did not arrive within the server's body_timeout_s",
         413: "prompt or body too long",
-        422: "a value outside the server's limits, a missing or unknown field",
+        422: "a value outside the server's limits or of the wrong JSON type, a missing or unknown field",
         429: "too many requests in flight; retry after the Retry-After seconds",
         503: "the server is shutting down",
     }.items()
@@ -103,8 +111,16 @@ def create_app(
         "right": list(skeleton.right),
     }
 
-    def generate(prompts: list[str], seconds: list[float], seeds: list[int], w_reg: float | None, w_cfg: float | None) -> list[Any]:
-        motions = pipeline(prompts, seconds=seconds, seed=seeds, w_reg=w_reg, w_cfg=w_cfg, steps=limits.steps)
+    from ..pipeline import GenerationCancelled
+
+    def generate(
+        prompts: list[str], seconds: list[float], seeds: list[int], w_reg: float | None, w_cfg: float | None, cancelled: Callable[[], bool] | None = None
+    ) -> list[Any]:
+        """The queue's generate function: one pipeline call, stopped between steps once `cancelled()`."""
+        try:
+            motions = pipeline(prompts, seconds=seconds, seed=seeds, w_reg=w_reg, w_cfg=w_cfg, steps=limits.steps, cancelled=cancelled)
+        except GenerationCancelled as exc:
+            raise JobsCancelled(str(exc)) from None
         for motion in motions:
             motion.joints  # noqa: B018 - recover joints here, on the worker thread, not on the event loop
         return list(motions)
@@ -137,7 +153,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.queue, app.state.store, app.state.limits, app.state.pipeline = queue, store, limits, pipeline
-    app.add_middleware(RequestGuard, max_body_bytes=limits.max_body_bytes, allowed_hosts=allowed_hosts)
+    app.add_middleware(RequestGuard, max_body_bytes=limits.max_body_bytes, allowed_hosts=allowed_hosts, body_timeout_s=limits.body_timeout_s)
 
     # ------------------------------------------------------------------ errors
 
@@ -167,6 +183,7 @@ def create_app(
             "max_batch_samples": queue.max_batch_samples,
             "batches": queue.stats.batches,
             "samples_done": queue.stats.samples_done,
+            "jobs_cancelled": queue.stats.jobs_cancelled,
             "stored_samples": len(store),
         }
 
@@ -197,19 +214,38 @@ def create_app(
         }
 
     @app.post("/api/generate", tags=["api"], response_model=GenerateResponse, responses=ERROR_RESPONSES)
-    async def generate_endpoint(body: GenerateRequest) -> Response:
-        """Generate `num_samples` motions of `prompt` (sample i uses seed+i) and return their joints."""
+    async def generate_endpoint(body: GenerateRequest, request: Request) -> Response:
+        """Generate `num_samples` motions of `prompt` (sample i uses seed+i) and return their joints.
+
+        If the client disconnects first, its job is cancelled (never started if still queued;
+        its batch stops at the next step if no other client waits for it) and the request ends
+        with status 499 (CLIENT_CLOSED).
+        """
         prompt = check_request(body.prompt, body.seconds, body.num_samples, body.seed, body.w_reg, body.w_cfg, limits, model_max_seconds)
         base = body.seed if body.seed is not None else secrets.randbelow(2**31 - 1 - limits.max_samples)
         seeds = [base + i for i in range(body.num_samples)]
+        if await request.is_disconnected():  # sent its request and left: queue nothing
+            raise _client_closed()
         try:
             job = queue.submit(prompt, float(body.seconds), seeds, body.w_reg, body.w_cfg)
         except QueueFull as exc:
             raise APIError(429, "server_busy", f"the server is busy ({exc}): try again in a moment", headers={"Retry-After": "1"}) from None
         except QueueClosed as exc:
             raise APIError(503, "shutting_down", str(exc)) from None
+        result = asyncio.wrap_future(job.future)
+        watcher = asyncio.ensure_future(_until_disconnected(request))
         try:
-            motions = await asyncio.wrap_future(job.future)
+            await asyncio.wait({result, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when this handler itself is cancelled (server shutdown, another ASGI server)
+            watcher.cancel()
+            if not result.done():
+                queue.cancel(job)
+                result.add_done_callback(_ignore_outcome)  # a job that finished meanwhile: nobody reads it
+        if not result.done() or result.cancelled():
+            log.info("client left before its answer: generation of %r cancelled", prompt[:60])
+            raise _client_closed()
+        try:
+            motions = result.result()
         except QueueClosed as exc:
             raise APIError(503, "shutting_down", str(exc)) from None
         except ValueError as exc:  # the pipeline's own checks, e.g. a prompt over the text model's token limit
@@ -281,6 +317,31 @@ def _generate_payload(
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+def _client_closed() -> APIError:
+    """How /api/generate ends when its client has gone (see CLIENT_CLOSED)."""
+    return APIError(CLIENT_CLOSED, "client_closed_request", "the client closed the connection before its answer was ready; its generation was cancelled")
+
+
+def _ignore_outcome(future: asyncio.Future) -> None:
+    """Mark an abandoned future's exception as retrieved (no 'exception never retrieved' log)."""
+    if not future.cancelled():
+        future.exception()
+
+
+async def _until_disconnected(request: Request) -> None:
+    """Return once the client of `request` has gone away (its body must already have been read).
+
+    After the body, an ASGI server's receive() blocks until the client disconnects (uvicorn
+    notices a closed socket at once) or the response is complete; other messages are not
+    expected there, and are waited out rather than spun on.
+    """
+    while True:
+        message = await request.receive()
+        if message.get("type") == "http.disconnect":
+            return
+        await asyncio.sleep(DISCONNECT_POLL_S)
+
+
 def validation_to_api_error(errors: Sequence[Any]) -> APIError:
     """FastAPI's list of pydantic errors -> one APIError with a one-line message (the first error)."""
     if not errors:
@@ -301,20 +362,38 @@ def validation_to_api_error(errors: Sequence[Any]) -> APIError:
     if kind == "extra_forbidden":
         fields = ", ".join(GenerateRequest.model_fields)
         return APIError(422, "unknown_field", f"unknown field {name!r}: expected {fields}", field=name)
-    return APIError(422, "invalid_value", f"field {name!r}: {err.get('msg', 'invalid value')}", field=name)
+    message = f"field {name!r}: {err.get('msg', 'invalid value')}"
+    if kind.endswith("_type") and "input" in err:  # strict types: say what came instead
+        message += f", got {_short_json(err['input'])}"
+    return APIError(422, "invalid_value", message, field=name)
+
+
+def _short_json(value: Any, limit: int = 40) -> str:
+    """A received value as its JSON text, cut to `limit` characters (for one-line messages)."""
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class RequestGuard:
-    """ASGI middleware: refuse a wrong Host header and request bodies over `max_body_bytes`.
+    """ASGI middleware: refuse a wrong Host header, request bodies over `max_body_bytes`, and
+    bodies that do not arrive within `body_timeout_s`.
 
     Hand-written because Starlette's TrustedHostMiddleware cuts IPv6 hosts ('[::1]:7860') at
-    the first colon, and neither it nor uvicorn bounds body size. Checked on the declared
-    Content-Length; a body without one (chunked upload) is refused with 411.
+    the first colon, and neither it nor uvicorn bounds body size or body read time. Checked on
+    the declared Content-Length; a body without one (chunked upload) is refused with 411. The
+    body of a POST/PUT/PATCH (at most max_body_bytes, so small) is read here, under the
+    timeout, before the app runs, and handed to the app as one message: a client that stalls
+    mid-body gets 408 and its connection is closed, instead of holding it open for ever.
+    After the body, the app's receive() is the server's, so disconnects still reach it.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, allowed_hosts: Sequence[str] | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, allowed_hosts: Sequence[str] | None = None, body_timeout_s: float | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
         self.allowed_hosts = None if allowed_hosts is None else {h.lower().strip("[]") for h in allowed_hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -334,7 +413,53 @@ class RequestGuard:
             if not length.isdigit() or int(length) > self.max_body_bytes:
                 await _send_error(send, APIError(413, "body_too_large", f"the request body is {length} bytes; this server accepts at most {self.max_body_bytes}"))
                 return
+            try:
+                body = await asyncio.wait_for(self._read_body(receive), self.body_timeout_s)
+            except asyncio.TimeoutError:
+                err = APIError(408, "body_timeout", f"the request body did not arrive within {self.body_timeout_s:g} s ({length} bytes were announced)")
+                await _send_error(send, err, close=True)
+                return
+            except _BodyTooLarge:
+                await _send_error(send, APIError(413, "body_too_large", f"the request body is over {self.max_body_bytes} bytes"), close=True)
+                return
+            if body is None:  # the client left before sending all of it: nobody to answer
+                return
+            receive = _replay(body, receive)
         await self.app(scope, receive, send)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        """The whole request body, or None if the client disconnected first."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:  # more than its Content-Length said
+                raise _BodyTooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+
+class _BodyTooLarge(Exception):
+    """More body bytes arrived than max_body_bytes (the server's HTTP parser should stop this first)."""
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive() that gives the already-read body once, then defers to the server's."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _host_name(host: str) -> str:
@@ -345,9 +470,13 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
 
-async def _send_error(send: Send, err: APIError) -> None:
+async def _send_error(send: Send, err: APIError, *, close: bool = False) -> None:
+    """Answer `err` from the middleware; `close` asks the server to close the connection after it."""
     body = json.dumps(err.payload()).encode()
-    await send({"type": "http.response.start", "status": err.status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": err.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -4,9 +4,13 @@ Each limit has its own HTTP status and a one-line JSON error, so the page can sh
 a script can act on it:
 
     413  prompt longer than `max_prompt_chars`, request body over `max_body_bytes`
-    422  seconds / num_samples / seed / guidance weights out of range, unknown fields
+    422  seconds / num_samples / seed / guidance weights out of range or of the wrong JSON
+         type (true or "1.5" is not a number), unknown fields
     429  `max_in_flight` requests already queued or running (with a Retry-After header)
+    408  a request body not complete within `body_timeout_s` (the connection is closed)
     400  a body that is not valid JSON
+
+`uvicorn_options` holds the connection-level settings `ramotion serve` gives uvicorn.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ class ServerLimits:
     a smaller value caps it further. max_batch_samples: most samples the worker puts in
     one pipeline call (requests with the same guidance weights are batched up to it);
     None picks by device (see `batch_samples_for`). max_stored_samples: generated samples
-    kept for download; the oldest are dropped first.
+    kept for download; the oldest are dropped first. body_timeout_s: seconds a client has,
+    once its headers are in, to send the whole request body; a stalled or trickling body is
+    answered 408 and its connection closed.
     """
 
     max_prompt_chars: int = 300
@@ -51,6 +57,7 @@ class ServerLimits:
     max_w_reg: float = 20.0
     max_w_cfg: float = 10.0
     steps: int = 20
+    body_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         ints = ("max_prompt_chars", "max_samples", "max_in_flight", "max_batch_samples", "max_body_bytes", "max_stored_samples", "steps")
@@ -64,6 +71,8 @@ class ServerLimits:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"ServerLimits.{name} must be a finite number >= 0, got {value!r}")
+        if not isinstance(self.body_timeout_s, (int, float)) or isinstance(self.body_timeout_s, bool) or not math.isfinite(self.body_timeout_s) or self.body_timeout_s <= 0:
+            raise ValueError(f"ServerLimits.body_timeout_s must be a finite number of seconds above 0, got {self.body_timeout_s!r}")
         if self.max_seconds is not None and (not math.isfinite(self.max_seconds) or self.max_seconds <= self.min_seconds):
             raise ValueError(f"ServerLimits.max_seconds must be a number above min_seconds ({self.min_seconds}), got {self.max_seconds!r}")
         if self.max_batch_samples is not None and self.max_samples > self.max_batch_samples:
@@ -90,6 +99,33 @@ class ServerLimits:
         out["max_seconds"] = self.effective_max_seconds(model_max_seconds)
         out.pop("max_batch_samples")  # a server-side setting, reported by /api/health
         return out
+
+
+KEEP_ALIVE_S = 5  # seconds (uvicorn takes whole seconds)
+
+
+def uvicorn_options(limits: ServerLimits) -> dict[str, Any]:
+    """uvicorn.Config settings that bound what idle and slow connections can hold.
+
+    timeout_keep_alive: an idle keep-alive connection (a browser tab, a script's client) is
+    closed 5 s after its last response, so idle sockets do not pile up; a page that calls
+    again just opens a new one. limit_concurrency: once this many connections or request
+    tasks exist, uvicorn answers further requests with a cheap 503 instead of starting more
+    work, which bounds memory and file descriptors under a flood. It counts every open
+    connection, so it is set well above what legitimate use needs: `max_in_flight`
+    generations waiting at once, plus the page's own downloads, health checks and static
+    files (4x max_in_flight, at least 64).
+
+    What remains: uvicorn has no timeout for reading request *headers*. A client that opens
+    connections and never finishes its headers holds them until it closes them or the
+    operating system gives up, and, as they count towards limit_concurrency, enough of them
+    make the server answer 503 to everyone else meanwhile (a slowloris attack). The request
+    body is bounded (RequestGuard: `body_timeout_s`, then 408), and so is an idle connection
+    after a response (timeout_keep_alive), but not a half-sent header. The server binds
+    loopback by default; one exposed to other machines belongs behind a reverse proxy with a
+    header timeout (nginx client_header_timeout, Caddy read_header timeouts).
+    """
+    return {"timeout_keep_alive": KEEP_ALIVE_S, "limit_concurrency": max(64, 4 * limits.max_in_flight)}
 
 
 def check_request(

@@ -9,6 +9,11 @@ picks the batch size: large on a GPU, where a batch costs about one sample, smal
 CPU, where it costs the sum of its samples). At most `max_in_flight` requests
 are queued or running at once; the next one is refused at once (HTTP 429) rather than
 left to wait without bound.
+
+A request whose client went away is cancelled (`cancel`): a queued job leaves the queue at
+once and never runs; a running batch gets a `cancelled()` check that turns true when every
+one of its jobs is cancelled, and the generate function stops at its next step by raising
+JobsCancelled. A batch that still has a live job runs to the end for that job.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# generate(prompts, seconds, seeds, w_reg, w_cfg) -> one result per prompt, in order.
-GenerateFn = Callable[[list[str], list[float], list[int], "float | None", float], Sequence[Any]]
+# generate(prompts, seconds, seeds, w_reg, w_cfg, cancelled=check) -> one result per prompt, in
+# order; it should call check() between steps and raise JobsCancelled when it returns True.
+GenerateFn = Callable[..., Sequence[Any]]
 
 
 class QueueFull(RuntimeError):
@@ -36,7 +42,11 @@ class QueueClosed(RuntimeError):
     """Raised by `submit` after `stop`."""
 
 
-@dataclass
+class JobsCancelled(RuntimeError):
+    """Raised by a generate function when its `cancelled()` check said every job of the batch is cancelled."""
+
+
+@dataclass(eq=False)  # jobs compare by identity: two equal requests are still two jobs
 class Job:
     """One request: `num_samples` = len(seeds) samples of one prompt; resolves to their results."""
 
@@ -48,6 +58,11 @@ class Job:
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
     enqueued_at: float = field(default_factory=time.perf_counter)
     started_at: float | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether its client went away (see GenerationQueue.cancel)."""
+        return self.future.cancelled()
 
     @property
     def key(self) -> tuple[float | None, float]:
@@ -62,6 +77,7 @@ class QueueStats:
     batches: int = 0
     jobs_done: int = 0
     jobs_failed: int = 0
+    jobs_cancelled: int = 0
     samples_done: int = 0
     largest_batch: int = 0
 
@@ -138,6 +154,25 @@ class GenerationQueue:
             self._cond.notify()
         return job
 
+    def cancel(self, job: Job) -> bool:
+        """Cancel `job` because nobody waits for it any more; False if it had already finished.
+
+        A queued job leaves the queue now (it never runs, and frees its `max_in_flight` slot at
+        once). A job already taken by the worker stays counted until its batch ends; the batch
+        stops at its next denoising step if all of its jobs are cancelled.
+        """
+        with self._cond:
+            if not job.future.cancel():
+                return False
+            for i, pending in enumerate(self._pending):
+                if pending is job:
+                    del self._pending[i]
+                    self._in_flight -= 1
+                    self.stats.jobs_cancelled += 1
+                    self._cond.notify_all()
+                    break
+        return True
+
     # ------------------------------------------------------------------ worker
 
     def _take_batch(self) -> list[Job] | None:
@@ -148,16 +183,18 @@ class GenerationQueue:
             if self._closed:
                 return None
             first = self._pending.popleft()
-            if first.future.cancelled():  # its client went away before it ran
+            if first.cancelled:  # its future was cancelled without `cancel` (which removes it at once)
                 self._in_flight -= 1
+                self.stats.jobs_cancelled += 1
                 return []
             batch, samples = [first], len(first.seeds)
             deadline = time.perf_counter() + self.batch_window_s
             while samples < self.max_batch_samples:
                 for job in list(self._pending):
-                    if job.future.cancelled():
+                    if job.cancelled:
                         self._pending.remove(job)
                         self._in_flight -= 1
+                        self.stats.jobs_cancelled += 1
                     elif job.key == first.key and samples + len(job.seeds) <= self.max_batch_samples:
                         self._pending.remove(job)
                         batch.append(job)
@@ -182,27 +219,47 @@ class GenerationQueue:
                 self._serve(batch)
 
     def _serve(self, batch: list[Job]) -> None:
-        """Run one batch; if it fails, run its jobs one by one so a bad request fails alone."""
+        """Run one batch; if it fails, run its jobs one by one so a bad request fails alone.
+
+        Jobs cancelled while the batch was gathered are dropped before it starts; a batch whose
+        jobs are all cancelled while it runs ends with JobsCancelled, and none is retried.
+        """
+        for job in [job for job in batch if job.cancelled]:
+            self._finish(job)
+        batch = [job for job in batch if not job.cancelled]
+        if not batch:
+            return
         now = time.perf_counter()
         for job in batch:
             job.started_at = now
         try:
             self._run_jobs(batch)
+        except JobsCancelled as exc:
+            for job in batch:
+                self._finish(job, error=exc)  # counted as cancelled; a live job (a generator bug) gets the error
         except Exception as exc:
             if len(batch) == 1:
                 self._finish(batch[0], error=exc)
             else:
                 for job in batch:
+                    if job.cancelled:
+                        self._finish(job)
+                        continue
                     try:
                         self._run_jobs([job])
                     except Exception as exc_one:
                         self._finish(job, error=exc_one)
 
     def _run_jobs(self, jobs: list[Job]) -> None:
+        """One generate call for `jobs`; resolves each job's future with its share of the results."""
         prompts = [job.prompt for job in jobs for _ in job.seeds]
         seconds = [job.seconds for job in jobs for _ in job.seeds]
         seeds = [s for job in jobs for s in job.seeds]
-        results = list(self._generate(prompts, seconds, seeds, jobs[0].w_reg, jobs[0].w_cfg))
+
+        def all_cancelled() -> bool:
+            return all(job.cancelled for job in jobs)
+
+        results = list(self._generate(prompts, seconds, seeds, jobs[0].w_reg, jobs[0].w_cfg, cancelled=all_cancelled))
         if len(results) != len(prompts):
             raise RuntimeError(f"the generator returned {len(results)} results for {len(prompts)} prompts")
         self.stats.batches += 1
@@ -213,8 +270,12 @@ class GenerationQueue:
             start += len(job.seeds)
 
     def _finish(self, job: Job, *, result: Any = None, error: BaseException | None = None) -> None:
+        """Release a job the worker took: resolve its future, unless its client cancelled it."""
         with self._cond:
             self._in_flight -= 1
+            if job.cancelled:
+                self.stats.jobs_cancelled += 1
+                return
             if error is None:
                 self.stats.jobs_done += 1
                 self.stats.samples_done += len(job.seeds)

@@ -6,16 +6,22 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class GenerateRequest(BaseModel):
-    """POST /api/generate. Ranges are the server's limits (GET /api/info lists them)."""
+    """POST /api/generate. Ranges are the server's limits (GET /api/info lists them).
+
+    Every field is strict: a value must already be of its JSON type. A number field takes a
+    JSON number (whole or not) and refuses true/false and strings such as "1.5"; a whole-number
+    field refuses 2.0; the prompt must be a string. Pydantic's default would coerce all of
+    these silently, and accept a request that does not say what its sender meant.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(..., description="what the motion should show", examples=["a person walks forward and waves"])
-    seconds: float = Field(4.0, description="motion length in seconds")
-    seed: int | None = Field(None, description="sample i uses seed+i; null draws a random seed")
-    num_samples: int = Field(1, description="how many motions to make for this prompt")
-    w_reg: float | None = Field(None, description="REG weight w_r (null: the model's default, GET /api/info)")
-    w_cfg: float | None = Field(None, description="classifier-free guidance weight w_c (null: the model's default, GET /api/info)")
+    prompt: str = Field(..., strict=True, description="what the motion should show", examples=["a person walks forward and waves"])
+    seconds: float = Field(4.0, strict=True, description="motion length in seconds")
+    seed: int | None = Field(None, strict=True, description="sample i uses seed+i; null draws a random seed")
+    num_samples: int = Field(1, strict=True, description="how many motions to make for this prompt")
+    w_reg: float | None = Field(None, strict=True, description="REG weight w_r (null: the model's default, GET /api/info)")
+    w_cfg: float | None = Field(None, strict=True, description="classifier-free guidance weight w_c (null: the model's default, GET /api/info)")
 
 
 class Downloads(BaseModel):

@@ -15,11 +15,14 @@ from typing import Any
 
 
 @contextlib.contextmanager
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning", timeout: float = 30.0) -> Iterator[str]:
+def serve_in_thread(
+    app: Any, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning", timeout: float = 30.0, options: dict[str, Any] | None = None
+) -> Iterator[str]:
     """Serve `app` with uvicorn until the block ends; yields the base URL.
 
     port=0 takes a free port; the socket is bound before the server starts, so there is no
-    window in which another process could take it.
+    window in which another process could take it. options: more uvicorn.Config settings,
+    e.g. `uvicorn_options(limits)` to run as `ramotion serve` does.
     """
     import uvicorn
 
@@ -28,7 +31,7 @@ def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0, *, log_lev
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", **(options or {})))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="ramotion-uvicorn", daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
