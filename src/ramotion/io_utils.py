@@ -1,8 +1,9 @@
-"""Atomic file writing: outputs and checkpoints appear whole or not at all."""
+"""Atomic file writing: outputs and checkpoints appear whole or not at all; checked .npy reading."""
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 from collections.abc import Iterator
@@ -53,3 +54,55 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """Write a text file atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+def load_npy_checked(path: str | os.PathLike) -> np.ndarray:
+    """np.load of one array saved by numpy.save, refusing what it should not read.
+
+    The header is read first with numpy's own readers (np.lib.format), and the data it
+    declares (shape x itemsize) is checked against the bytes the file holds before anything
+    is allocated: a 192-byte file declaring a huge shape is a clear ValueError, not a
+    MemoryError. Pickles (object arrays) are never loaded. Raises FileNotFoundError for a
+    missing file, PermissionError, and ValueError naming the file and the problem ("not a
+    .npy file", "an .npz archive", "it holds Python objects", "a damaged .npy file (...)").
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"no such file: {p}")
+    if not p.is_file():
+        raise ValueError(f"not a file: {p}")
+    fmt = np.lib.format
+    try:
+        f = open(p, "rb")
+    except PermissionError:
+        raise PermissionError(f"cannot read {p}: permission denied") from None
+    with f:
+        magic = f.read(len(fmt.MAGIC_PREFIX))
+        if magic != fmt.MAGIC_PREFIX:
+            kind = "an .npz archive" if magic.startswith(b"PK") else "not a .npy file"
+            raise ValueError(f"cannot read {p}: {kind} (expected one array saved with numpy.save)")
+        f.seek(0)
+        try:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape, _, dtype = fmt.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, _, dtype = fmt.read_array_header_2_0(f)
+            else:  # 3.0 differs only for non-Latin-1 field names, which no motion array has
+                raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+        except ValueError as exc:
+            raise ValueError(f"cannot read {p}: a damaged .npy file ({' '.join(str(exc).split())[:200]})") from None
+        if dtype.hasobject:
+            raise ValueError(f"cannot read {p}: it holds Python objects (pickles are never loaded)")
+        need = math.prod(shape) * dtype.itemsize
+        have = os.fstat(f.fileno()).st_size - f.tell()
+        if need > have:
+            raise ValueError(
+                f"cannot read {p}: a damaged .npy file (its header declares shape {tuple(shape)} of {dtype}, "
+                f"{need} bytes, but only {have} bytes of data follow)"
+            )
+        f.seek(0)
+        try:
+            return np.load(f, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
+            raise ValueError(f"cannot read {p}: a damaged .npy file ({' '.join(str(exc).split())[:200]})") from None

@@ -37,13 +37,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..mocap.export import deviation, export_bvh
+    from ..mocap.source import MAX_FPS, MIN_FPS
     from ..motion.loading import load_motion
     from ..motion.resample import resample
 
     src = input_path(args.input)
     out = checked_output(args.output, (".bvh",))
-    if args.fps is not None and not (0 < args.fps <= 1000):
-        raise UserError(f"--fps must be above 0 and at most 1000, got {args.fps:g}")
+    if args.fps is not None and not (MIN_FPS <= args.fps <= MAX_FPS):  # what BVH readers (ours too) accept
+        raise UserError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g} (BVH frame rates), got {args.fps:g}")
     if not (0 < args.scale < float("inf")):
         raise UserError(f"--scale must be a positive number, got {args.scale}")
     motion = load_motion(src)

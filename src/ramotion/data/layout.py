@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io_utils import write_text
+from ..io_utils import load_npy_checked, write_text
 
 FEATURES_DIR = "new_joint_vecs"
 JOINTS_DIR = "new_joints"
@@ -75,12 +75,28 @@ class Layout:
 # ----------------------------------------------------------------------------- splits
 
 
+class SplitFormatError(ValueError):
+    """A split file that cannot be read as text; the message names the file and line."""
+
+
+def _read_utf8(path: Path, error: type[ValueError]) -> str:
+    """The text of `path`; bytes that are not UTF-8 raise `error` naming the file and line."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise error(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8") from None
+
+
 def read_split(path: str | os.PathLike) -> list[str]:
-    """Ids listed in a split file (one per line; blank lines ignored)."""
+    """Ids listed in a split file (one per line; blank lines ignored).
+
+    A file that is not UTF-8 raises SplitFormatError naming it and the line."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"split file not found: {p}")
-    return [line.strip() for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [line.strip() for line in _read_utf8(p, SplitFormatError).splitlines() if line.strip()]
 
 
 def write_split(path: str | os.PathLike, ids: list[str]) -> None:
@@ -120,7 +136,8 @@ class CaptionLine:
 def parse_caption_line(line: str, where: str = "<caption>") -> CaptionLine:
     """Parse `caption#tokens#start#end`; raise CaptionFormatError naming `where` (file:line).
 
-    Like the community loader, NaN start/end count as 0.
+    Like the community loader, NaN start/end count as 0; infinite or negative times, and
+    spans that end before they start, are refused.
     """
     parts = line.rstrip("\r\n").split("#")
     if len(parts) != 4:
@@ -136,6 +153,8 @@ def parse_caption_line(line: str, where: str = "<caption>") -> CaptionLine:
         raise CaptionFormatError(f"{where}: start/end must be numbers (seconds), got {start_s!r} and {end_s!r}") from None
     start = 0.0 if math.isnan(start) else start
     end = 0.0 if math.isnan(end) else end
+    if math.isinf(start) or math.isinf(end):
+        raise CaptionFormatError(f"{where}: bad span {start_s}..{end_s} seconds (start and end must be finite; 0#0 is the whole motion)")
     if start < 0 or end < 0 or (not (start == 0.0 and end == 0.0) and end <= start):
         raise CaptionFormatError(f"{where}: bad span {start_s}..{end_s} seconds (need 0 <= start < end, or 0#0)")
     toks = tokens.split()
@@ -146,12 +165,13 @@ def parse_caption_line(line: str, where: str = "<caption>") -> CaptionLine:
 
 
 def read_captions(path: str | os.PathLike) -> list[CaptionLine]:
-    """All caption lines of a texts/<id>.txt file (blank lines skipped)."""
+    """All caption lines of a texts/<id>.txt file (blank lines skipped); a malformed line or
+    bytes that are not UTF-8 raise CaptionFormatError naming the file and line."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"caption file not found: {p}")
     out = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+    for n, line in enumerate(_read_utf8(p, CaptionFormatError).splitlines(), start=1):
         if line.strip():
             out.append(parse_caption_line(line, f"{p}:{n}"))
     return out
@@ -179,8 +199,9 @@ def npy_shape(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype]:
 
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:
-    """np.load without pickles (object arrays are refused)."""
-    return np.load(path, allow_pickle=False)
+    """np.load without pickles (object arrays are refused), checking the header's declared
+    shape against the file's size before allocating (`io_utils.load_npy_checked`)."""
+    return load_npy_checked(path)
 
 
 def read_index_csv(path: str | os.PathLike) -> list[dict[str, str]]:

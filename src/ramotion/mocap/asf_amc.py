@@ -46,7 +46,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ramotion.mocap.source import MocapFormatError, SourceMotion, read_text
+from ramotion.mocap.source import (
+    MAX_FRAMES,
+    MAX_POINT_FRAMES,
+    MocapFormatError,
+    SourceMotion,
+    check_fps,
+    check_size,
+    read_text,
+)
 
 INCH = 0.0254  # metres in an inch: the real unit of CMU/VICON ASF files once divided by `length`
 
@@ -54,6 +62,8 @@ _AXIS_INDEX = {"x": 0, "y": 1, "z": 2}
 _ROOT_TOKENS = ("TX", "TY", "TZ", "RX", "RY", "RZ")
 _BONE_DOFS = ("tx", "ty", "tz", "rx", "ry", "rz", "l")
 _SEPARATORS = re.compile(r"[,()]")  # the ASF spec treats commas and parentheses as whitespace
+# A frame-number line: ASCII digits only (str.isdigit() also accepts "²", which int() refuses).
+_FRAME_NUMBER = re.compile(r"[0-9]+")
 
 
 @dataclass
@@ -306,6 +316,10 @@ def parse_asf(text: str, source: str = "<asf>") -> ASFSkeleton:
             raise _err(source, rb["line"], f"duplicate bone name {bname!r}")
         direction = rb["direction"]
         norm = float(np.linalg.norm(direction))
+        if not (math.isfinite(norm) and norm > 0.0) and np.any(direction):
+            # The squares overflow (1e200) or underflow (1e-200): scale by the largest first.
+            direction = direction / np.abs(direction).max()
+            norm = float(np.linalg.norm(direction))
         if norm == 0.0 and rb["length"] > 0.0:
             raise _err(source, rb["line"], f"bone {bname!r} has a zero direction")
         bones[bname] = ASFBone(
@@ -381,7 +395,8 @@ def parse_amc(text: str, skeleton: ASFSkeleton, source: str = "<amc>") -> dict[s
 
     Raises MocapFormatError for no frames, non-consecutive frame numbers, data before the
     first frame number, an unknown bone, a bone given twice in a frame, a bone with dofs
-    missing from a frame, the wrong number of values, or a bad or non-finite number.
+    missing from a frame, the wrong number of values, a bad or non-finite number, or more
+    frames than `source.MAX_FRAMES` (or `MAX_POINT_FRAMES` / (1 + bones)).
     """
     counts = skeleton.dof_counts()
     no_dof = {n for n, b in skeleton.bones.items() if not b.dof}
@@ -391,6 +406,9 @@ def parse_amc(text: str, skeleton: ASFSkeleton, source: str = "<amc>") -> dict[s
     frame_numbers: list[int] = []
     frame_line = 0
     seen: set[str] = set()
+    # Bound the frames by what forward kinematics will allocate (root + every bone per frame).
+    points = 1 + len(skeleton.bones)
+    max_frames = min(MAX_FRAMES, MAX_POINT_FRAMES // points)
 
     def close_frame() -> None:
         missing = [n for n in counts if n not in seen]
@@ -411,8 +429,17 @@ def parse_amc(text: str, skeleton: ASFSkeleton, source: str = "<amc>") -> dict[s
                 amc_unit = "deg"
             continue  # :FULLY-SPECIFIED and the like
         tokens = line.split()
-        if len(tokens) == 1 and tokens[0].isdigit():
+        if len(tokens) == 1 and _FRAME_NUMBER.fullmatch(tokens[0]):
+            if len(tokens[0]) > 18:  # int() of thousands of digits fails with its own message
+                raise _err(source, lineno, f"frame number {tokens[0][:20]}... is too large")
             number = int(tokens[0])
+            if len(frame_numbers) >= max_frames:
+                raise _err(
+                    source,
+                    lineno,
+                    f"more than {max_frames} frames for {points} points (the limits are {MAX_FRAMES} frames "
+                    f"and {MAX_POINT_FRAMES} point-frames); split the motion",
+                )
             if frame_numbers:
                 close_frame()
                 if number != frame_numbers[-1] + 1:
@@ -461,7 +488,8 @@ def parse_amc(text: str, skeleton: ASFSkeleton, source: str = "<amc>") -> dict[s
                     raise _err(source, ln, f"frame {first + t}: bad number for bone {name!r}: {' '.join(vals)!r}") from None
                 if not ok:
                     raise _err(source, ln, f"frame {first + t}: non-finite value for bone {name!r}: {' '.join(vals)!r}")
-        assert data is not None
+        if data is None:  # numpy refused a value that float() accepts: not expected, but say so
+            raise _err(source, None, f"bad numbers for bone {name!r}")
         if to_file_unit != 1.0:
             dofs = skeleton.root_order if name == "root" else skeleton.bones[name].dof
             rot = [i for i, d in enumerate(dofs) if d.lower().startswith("r")]
@@ -478,24 +506,14 @@ def read_amc(path: str | os.PathLike, skeleton: ASFSkeleton) -> dict[str, np.nda
 # --------------------------------------------------------------------------- kinematics
 
 
-def _check_fps(fps: float, source: str) -> float:
-    """fps as a float, or MocapFormatError unless it is finite and positive."""
-    try:
-        value = float(fps)
-    except (TypeError, ValueError):
-        raise MocapFormatError(f"{source}: fps must be a number, got {fps!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise MocapFormatError(f"{source}: fps must be finite and positive, got {fps!r}")
-    return value
-
-
+@np.errstate(over="ignore", invalid="ignore")  # overflow is checked once, on the result
 def amc_to_source(skeleton: ASFSkeleton, frames: dict[str, np.ndarray], fps: float, source: str = "<amc>") -> SourceMotion:
     """Forward kinematics: the root and every bone's END point over time, in metres.
 
     frames: as returned by `parse_amc`. Names are "root" then the bones in ASF order;
     positions are (T, 1 + n_bones, 3) in the file's axes, scaled by INCH / length_scale.
     """
-    fps = _check_fps(fps, source)
+    fps = check_fps(fps, source)  # MIN_FPS..MAX_FPS, as for a BVH's frame time
     counts = skeleton.dof_counts()
     lengths = set()
     for name, n in counts.items():
@@ -512,6 +530,7 @@ def amc_to_source(skeleton: ASFSkeleton, frames: dict[str, np.ndarray], fps: flo
     T = lengths.pop() if lengths else 0
     if T == 0:
         raise MocapFormatError(f"{source}: no frames")
+    check_size(T, 1 + len(skeleton.bones), source)
     angle = math.pi / 180.0 if skeleton.angle_unit == "deg" else 1.0
 
     # Root: translation (replaces `position` where given) and rotation W_root = C M C^-1.
@@ -549,6 +568,10 @@ def amc_to_source(skeleton: ASFSkeleton, frames: dict[str, np.ndarray], fps: flo
 
     names = ["root", *skeleton.bones]
     positions = np.stack([ends[n] for n in names], axis=1) * (INCH / skeleton.length_scale)  # (T, P, 3)
+    if not np.all(np.isfinite(positions)):
+        raise MocapFormatError(
+            f"{source}: lengths, positions or translations too large for {skeleton.source} (bone end points overflow)"
+        )
     return SourceMotion(names=names, positions=positions, fps=fps, source=source)
 
 
@@ -557,7 +580,7 @@ def load_asf_amc(asf_path: str | os.PathLike, amc_path: str | os.PathLike, fps: 
 
     fps is the caller's: AMC files do not store it (HDM05 is 120, CMU 120).
     """
-    fps = _check_fps(fps, str(amc_path))
+    fps = check_fps(fps, str(amc_path))
     skeleton = read_asf(asf_path)
     frames = read_amc(amc_path, skeleton)
     return amc_to_source(skeleton, frames, fps, source=str(amc_path))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +20,7 @@ import torch
 from torch import Tensor
 
 from ..rotations import euler_to_quat, qmul, qrot
-from .source import MocapFormatError, SourceMotion, read_text
+from .source import MAX_FPS, MAX_FRAMES, MAX_POINT_FRAMES, MIN_FPS, MocapFormatError, SourceMotion, read_text
 
 _AXES = "XYZ"
 
@@ -165,15 +166,27 @@ class BVHFormatError(MocapFormatError):
     """A BVH file that cannot be parsed."""
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _clip(text: str, width: int = 40) -> str:
+    """text for an error message, cut to `width` characters (a fuzzed line can be megabytes)."""
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def parse_bvh(text: str, source: str = "<text>") -> BVHMotion:
     """Parse BVH text (any hierarchy, channel layout and Euler order).
 
     Hand-written: the `bvh` package on PyPI only tokenises (no forward kinematics, no
     validation), and the format is small. Raises BVHFormatError (a ValueError) with the
-    file and line of the problem.
+    file and line of the problem, including for a motion beyond the readers' limits (see
+    `source`): more than MAX_FRAMES frames, frames x (joints + End Sites) above
+    MAX_POINT_FRAMES, a Frame Time outside 1/MAX_FPS..1/MIN_FPS s, or frames but no
+    channels. What is allocated is bounded by the numbers actually in the file.
     """
     lines = text.splitlines()
     names: list[str] = []
+    seen_names: set[str] = set()  # `name in names` would make a file of many joints quadratic
     parents: list[int] = []
     offsets: list[list[float]] = []
     channels: list[tuple[str, ...]] = []
@@ -207,9 +220,10 @@ def parse_bvh(text: str, source: str = "<text>") -> BVHMotion:
             if stack and stack[-1] == -2:
                 raise fail("JOINT inside an End Site", i)
             name = " ".join(tokens[1:])
-            if name in names:
+            if name in seen_names:
                 raise fail(f"duplicate joint name {name!r}", i)
             names.append(name)
+            seen_names.add(name)
             parents.append(stack[-1] if stack else -1)
             offsets.append([0.0, 0.0, 0.0])
             channels.append(())
@@ -269,24 +283,49 @@ def parse_bvh(text: str, source: str = "<text>") -> BVHMotion:
     # MOTION: "Frames: N", "Frame Time: dt", then N rows of numbers.
     rest = [k for k in range(i + 1, len(lines)) if lines[k].strip()]
 
-    def header(pos: int, label: str) -> str:
+    def header(pos: int, label: str) -> tuple[str, int]:
+        """The value after `label` on the pos-th non-blank line after MOTION, and its line."""
         if pos >= len(rest) or not lines[rest[pos]].strip().lower().startswith(label.lower()):
-            raise fail(f"expected '{label}' after MOTION", rest[pos] if pos < len(rest) else None)
-        return lines[rest[pos]].strip()[len(label) :].strip()
+            raise fail(f"expected '{label}' after MOTION", rest[pos] if pos < len(rest) else i)
+        return lines[rest[pos]].strip()[len(label) :].strip(), rest[pos]
 
+    frames_text, frames_line = header(0, "Frames:")
+    # A regex, not int() alone: int() also takes "1_000", non-ASCII digits, and refuses a
+    # 5000-digit count with a message about digit limits instead of the frame limit.
+    if not _INTEGER.fullmatch(frames_text):
+        raise fail(f"'Frames:' needs an integer, got {_clip(frames_text)!r}", frames_line)
+    digits = frames_text.lstrip("+-").lstrip("0") or "0"
+    if frames_text.startswith("-") and digits != "0":
+        raise fail(f"negative frame count {_clip(frames_text)}", frames_line)
+    if len(digits) > len(str(MAX_FRAMES)) or int(digits) > MAX_FRAMES:
+        raise fail(f"'Frames: {_clip(digits)}' is more than the {MAX_FRAMES} frames a BVH may have", frames_line)
+    num_frames = int(digits)
+    time_text, time_line = header(1, "Frame Time:")
     try:
-        num_frames = int(header(0, "Frames:"))
+        frame_time = float(time_text)
     except ValueError:
-        raise fail("'Frames:' needs an integer", rest[0]) from None
-    try:
-        frame_time = float(header(1, "Frame Time:"))
-    except ValueError:
-        raise fail("'Frame Time:' needs a number", rest[1]) from None
+        raise fail(f"'Frame Time:' needs a number, got {_clip(time_text)!r}", time_line) from None
     if not (math.isfinite(frame_time) and frame_time > 0):
-        raise fail(f"Frame Time must be positive, got {frame_time}")
-    if num_frames < 0:
-        raise fail(f"negative frame count {num_frames}")
+        raise fail(f"Frame Time must be positive, got {_clip(time_text)}", time_line)
+    # Bounds on the frame time itself (1/MAX_FPS .. 1/MIN_FPS s): 1 / 1e-320 is inf fps.
+    if not (1.0 / MAX_FPS <= frame_time <= 1.0 / MIN_FPS):
+        raise fail(
+            f"Frame Time {_clip(time_text)} s is outside {1.0 / MAX_FPS:g}..{1.0 / MIN_FPS:g} s "
+            f"({MIN_FPS:g} to {MAX_FPS:g} fps)",
+            time_line,
+        )
+    points = len(names) + len(end_sites)  # what forward kinematics places per frame
+    if num_frames * points > MAX_POINT_FRAMES:
+        raise fail(
+            f"{num_frames} frames x {points} joints and End Sites is more than the {MAX_POINT_FRAMES} "
+            "point-frames read at once; split the motion",
+            frames_line,
+        )
     total = sum(len(c) for c in channels)
+    if total == 0 and num_frames > 0:
+        raise fail(f"'Frames: {num_frames}' but the hierarchy declares no channels, so no frame holds any value", frames_line)
+    # Every number is read before anything is sized by the header, so the arrays are bounded
+    # by the file's length, whatever 'Frames:' claims.
     body = " ".join(lines[k] for k in rest[2:])
     try:
         data = np.array(body.split(), dtype=np.float64)
@@ -323,5 +362,9 @@ def read_bvh(path: str | os.PathLike) -> BVHMotion:
 def bvh_source(motion: BVHMotion, source: str = "<bvh>") -> SourceMotion:
     """Every joint's and End Site's position (End Sites named "<joint>_End"), in the file's
     units and axes, as a SourceMotion for a preset."""
-    positions, names = motion.joint_positions(include_end_sites=True)
-    return SourceMotion(names=names, positions=positions, fps=motion.fps, source=source, rest=motion.rest_positions())
+    with np.errstate(over="ignore", invalid="ignore"):
+        positions, names = motion.joint_positions(include_end_sites=True)
+        rest = motion.rest_positions()
+    if not (np.isfinite(positions).all() and np.isfinite(rest).all()):
+        raise BVHFormatError(f"bad BVH file {source}: its offsets and positions are too large (forward kinematics overflows)")
+    return SourceMotion(names=names, positions=positions, fps=motion.fps, source=source, rest=rest)

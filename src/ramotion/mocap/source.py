@@ -10,6 +10,7 @@ a user's own skeleton needs only a preset, never a new reader.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from dataclasses import dataclass
@@ -18,8 +19,44 @@ from pathlib import Path
 import numpy as np
 
 
+# Bounds every reader enforces, so that a small file cannot declare an absurd motion (a frame
+# time of 1e-320 s is infinite fps; 1e6 s per frame makes resampling to 20 fps allocate
+# hundreds of GiB). MAX_FPS is the ceiling of `ramotion export --fps` (cli/export.py);
+# MAX_FRAMES is over two hours at 120 fps, longer than any capture take. MAX_POINT_FRAMES
+# bounds frames x points (joints and End Sites), what forward kinematics allocates (about
+# 60-100 bytes each): a few-kB hierarchy of 1000 joints must not turn a 2 MB MOTION block
+# into tens of GB. 5e7 is an hour at 120 fps of a 115-point skeleton.
+MIN_FPS = 1.0
+MAX_FPS = 1000.0
+MAX_FRAMES = 1_000_000
+MAX_POINT_FRAMES = 50_000_000
+
+
 class MocapFormatError(ValueError):
     """A motion-capture file that cannot be read (corrupt, truncated or malformed)."""
+
+
+def check_fps(fps: object, source: str) -> float:
+    """fps as a float, or MocapFormatError (naming `source`) unless MIN_FPS <= fps <= MAX_FPS."""
+    try:
+        value = float(fps)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        raise MocapFormatError(f"{source}: fps must be a number, got {fps!r}") from None
+    if not (math.isfinite(value) and MIN_FPS <= value <= MAX_FPS):
+        raise MocapFormatError(f"{source}: fps must be between {MIN_FPS:g} and {MAX_FPS:g}, got {fps!r}")
+    return value
+
+
+def check_size(frames: int, points: int, source: str) -> None:
+    """MocapFormatError (naming `source`) unless frames <= MAX_FRAMES and frames x points <=
+    MAX_POINT_FRAMES: called by the readers before forward kinematics allocates."""
+    if frames > MAX_FRAMES:
+        raise MocapFormatError(f"{source}: {frames} frames is more than the {MAX_FRAMES} a motion may have")
+    if frames * points > MAX_POINT_FRAMES:
+        raise MocapFormatError(
+            f"{source}: {frames} frames x {points} points is more than the {MAX_POINT_FRAMES} point-frames "
+            "read at once; split the motion"
+        )
 
 
 @dataclass

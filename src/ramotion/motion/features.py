@@ -106,10 +106,20 @@ def joints_to_features(
     return feats.numpy()
 
 
-def _as_float_tensor(x: np.ndarray | Tensor) -> tuple[Tensor, bool]:
+def _as_float_tensor(x: np.ndarray | Tensor, what: str = "features") -> tuple[Tensor, bool]:
+    """x as a floating tensor (ints are converted; numpy to float32 unless float32/64) and
+    whether it was a tensor. TypeError for anything that is not a real number array: bools,
+    complex numbers (whose imaginary part a cast would drop), strings and objects."""
     if isinstance(x, Tensor):
+        if x.dtype == torch.bool or x.is_complex():
+            raise TypeError(f"{what} must be a real-valued array, got a tensor of dtype {x.dtype}")
         return (x if x.is_floating_point() else x.float()), True
-    arr = np.asarray(x)
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged nested lists and the like
+        raise TypeError(f"{what} must be an array of numbers, got {type(x).__name__} ({exc})") from None
+    if arr.dtype.kind not in "fiu":
+        raise TypeError(f"{what} must be a real-valued array (float or int), got dtype {arr.dtype}")
     return torch.as_tensor(arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float32)), False
 
 
@@ -132,6 +142,26 @@ def recover_root(features: Tensor) -> tuple[Tensor, Tensor]:
     return r_rot, root
 
 
+def _check_lengths(lengths: np.ndarray | Tensor, x: Tensor) -> Tensor:
+    """`lengths` of batched features x (B, T, D) as an integer tensor (B,) on x's device, or a
+    ValueError/TypeError naming the problem: unbatched features, not one length per motion,
+    not integers, or outside 0..T."""
+    if x.dim() != 3:
+        raise ValueError("lengths needs batched features (batch, frames, dim)")
+    batch, frames = x.shape[0], x.shape[1]
+    try:
+        lens = torch.as_tensor(lengths)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(f"lengths must be an array of integers, got {type(lengths).__name__} ({exc})") from None
+    if lens.dtype == torch.bool or lens.is_floating_point() or lens.is_complex():
+        raise TypeError(f"lengths must be integers (frames per motion), got dtype {lens.dtype}")
+    if tuple(lens.shape) != (batch,):
+        raise ValueError(f"lengths must have shape ({batch},), one per motion of the batch, got {tuple(lens.shape)}")
+    if batch and (int(lens.min()) < 0 or int(lens.max()) > frames):
+        raise ValueError(f"lengths must be between 0 and {frames} frames, got {int(lens.min())}..{int(lens.max())}")
+    return lens.to(x.device)
+
+
 def features_to_joints(
     features: np.ndarray | Tensor,
     skeleton: str | Skeleton | None = None,
@@ -143,23 +173,37 @@ def features_to_joints(
     features (T, D) or (B, T, D), numpy or torch -> joints (T, J, 3) or (B, T, J, 3), same
     type, dtype and device. Differentiable in torch. With `lengths` (B,), frames at or
     beyond each length are set to zero in the output.
+
+    Raises TypeError for a non-numeric array (bool, complex, str, object) or a skeleton that
+    is neither a name nor a Skeleton, and ValueError naming the problem for a wrong shape,
+    NaN or infinite features, features too large to recover, or `lengths` that are not one
+    integer in 0..frames per motion of the batch.
     """
     x, is_torch = _as_float_tensor(features)
     if x.dim() not in (2, 3):
         raise ValueError(f"features must have shape (frames, dim) or (batch, frames, dim), got {tuple(x.shape)}")
+    if skeleton is not None and not isinstance(skeleton, (str, Skeleton)):
+        raise TypeError(f"skeleton must be a name ('humanml3d', 'kit') or a Skeleton, got {type(skeleton).__name__} {skeleton!r}")
     sk = get_skeleton(skeleton) if skeleton is not None else skeleton_for_feature_dim(x.shape[-1])
     if x.shape[-1] != sk.feature_dim:
         raise ValueError(f"{sk.name} features have {sk.feature_dim} dims, got {x.shape[-1]}")
+    lens = None if lengths is None else _check_lengths(lengths, x)
     J = sk.num_joints
     r_rot, root = recover_root(x)
     ric = x[..., 4 : 4 + 3 * (J - 1)].reshape(x.shape[:-1] + (J - 1, 3))
     ric = qrot(qinv(r_rot)[..., None, :].expand(ric.shape[:-1] + (4,)), ric)
     ric = ric + (root * root.new_tensor((1.0, 0.0, 1.0)))[..., None, :]
     out = torch.cat((root[..., None, :], ric), dim=-2)
-    if lengths is not None:
-        if out.dim() != 4:
-            raise ValueError("lengths needs batched features (batch, frames, dim)")
-        lens = torch.as_tensor(lengths, device=out.device)
+    # One check (one device sync) for both: NaN in any input column, even those recovery does
+    # not read, and finite input too large for the dtype (the integrated root overflows).
+    if not bool(torch.isfinite(x).all() & torch.isfinite(out).all()):
+        bad = ~torch.isfinite(x.detach())
+        if bool(bad.any()):
+            first = tuple(int(i) for i in torch.nonzero(bad)[0])
+            where = "frame {}, dim {}".format(*first) if len(first) == 2 else "motion {}, frame {}, dim {}".format(*first)
+            raise ValueError(f"features contain {int(bad.sum())} NaN or infinite values (first at {where})")
+        raise ValueError(f"features too large for {x.dtype}: the recovered joint positions overflow")
+    if lens is not None:
         valid = torch.arange(out.shape[1], device=out.device)[None] < lens[:, None]
         out = out * valid[..., None, None].to(out.dtype)
     return out if is_torch else out.numpy()

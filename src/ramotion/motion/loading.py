@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 
+from ..io_utils import load_npy_checked
 from ..skeleton import HUMANML3D, KIT, Skeleton
 from .features import features_to_joints
 
@@ -84,30 +85,9 @@ def motion_from_array(array: np.ndarray, source: str = "array") -> LoadedMotion:
 
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:
-    """np.load without pickles, with one clear error for anything unreadable."""
-    p = Path(path)
-    if not p.exists():
-        raise FileNotFoundError(f"no such file: {p}")
-    if not p.is_file():
-        raise ValueError(f"not a file: {p}")
-    try:
-        with open(p, "rb") as f:
-            magic = f.read(6)
-    except PermissionError:
-        raise PermissionError(f"cannot read {p}: permission denied") from None
-    if magic != b"\x93NUMPY":
-        kind = "an .npz archive" if magic.startswith(b"PK") else "not a .npy file"
-        raise ValueError(f"cannot read {p}: {kind} (expected one array saved with numpy.save)")
-    try:
-        arr = np.load(p, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        reason = (
-            "it holds Python objects (pickles are never loaded)"
-            if "pickle" in str(exc).lower()
-            else "a damaged .npy file"
-        )
-        raise ValueError(f"cannot read {p}: {reason}") from None
-    return arr
+    """np.load without pickles, with one clear error for anything unreadable; the header's
+    shape is checked against the file's size before allocating (`io_utils.load_npy_checked`)."""
+    return load_npy_checked(path)
 
 
 def load_motion(path: str | os.PathLike) -> LoadedMotion:
