@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..skeleton import HUMANML3D, Skeleton
+from ..synth.check import runs  # maximal runs of True: one owner for motion masks
 from .rigid import make_rigid
 
 
@@ -121,7 +122,7 @@ def settle(joints: np.ndarray, fps: float, max_airborne_seconds: float, height: 
     j = np.array(joints, dtype=np.float64)
     lowest = j[..., 1].min(axis=1)  # (T,)
     drop = np.zeros(len(j))
-    for a, b in _runs(lowest > height):
+    for a, b in runs(lowest > height):
         if (b - a) / fps > max_airborne_seconds:
             drop[a:b] = lowest[a:b]
     if drop.any():
@@ -129,13 +130,6 @@ def settle(joints: np.ndarray, fps: float, max_airborne_seconds: float, height: 
             drop = gaussian_filter1d(drop, ease_frames / 2, mode="nearest")
         j[..., 1] -= np.clip(drop, 0.0, lowest)[:, None]
     return j
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, end) of each run of True in a 1-D mask."""
-    from ..synth.check import runs
-
-    return runs(mask)
 
 
 def stances(joints: np.ndarray, skeleton: Skeleton, fps: float, config: CleanupConfig) -> np.ndarray:
@@ -154,10 +148,10 @@ def stances(joints: np.ndarray, skeleton: Skeleton, fps: float, config: CleanupC
         v = np.linalg.norm(np.diff(joints[:, [ankle, toe]][..., [0, 2]], axis=0), axis=-1).max(axis=1) * fps  # (T-1,)
         slow = np.concatenate([v[:1], np.maximum(v[:-1], v[1:]) if len(v) > 1 else v[:0], v[-1:]]) < config.contact_speed
         planted = low & slow
-        for a, b in zip(_runs(planted)[:-1], _runs(planted)[1:]):
+        for a, b in zip(runs(planted)[:-1], runs(planted)[1:]):
             if b[0] - a[1] <= 1:
                 planted[a[1] : b[0]] = True
-        for a, b in _runs(planted):
+        for a, b in runs(planted):
             if b - a < config.min_stance_frames:
                 planted[a:b] = False
         out[:, col] = planted
@@ -174,8 +168,8 @@ def _two_bone_ik(
     l1 = np.linalg.norm(knee - hip, axis=-1)  # (T,)
     l2 = np.linalg.norm(ankle - knee, axis=-1)
     reach = l1 + l2
-    # Out of reach: the point ankle + t (target - ankle) at distance `reach` from the hip (the
-    # larger root of |o + t e - h|^2 = reach^2; the ankle's own position is within reach).
+    # Out of reach: the point start + t (target - start) at distance `reach` from the hip (the
+    # larger root of |o + t e|^2 = reach^2 with o = start - hip; `start` is within reach).
     start = ankle if start is None else start
     e, o = target - start, start - hip
     qa = np.maximum(np.sum(e * e, axis=-1), 1e-12)
@@ -204,7 +198,7 @@ def _lock_weights(planted: np.ndarray, blend: int) -> list[tuple[int, int, np.nd
     stance, easing to 0 over `blend` frames on each side)."""
     out = []
     n = len(planted)
-    for a, b in _runs(planted):
+    for a, b in runs(planted):
         lo, hi = max(0, a - blend), min(n, b + blend)
         w = np.ones(hi - lo)
         for k in range(lo, hi):
