@@ -28,7 +28,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--device", default=None, help="torch device, e.g. cpu, cuda, cuda:1 (default: cuda if available)")
-    p.add_argument("--dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16"), help="compute precision (default auto)")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=("auto", "float32", "bfloat16", "float16"),
+        help="compute precision (default float32: a seed then gives the same motion whatever else the server batches with it; "
+        "bf16/fp16 kernels round differently for each batch shape, so the same request can come out different)",
+    )
     p.add_argument("--text-model", metavar="PATH", default=None, help="local copy of the text model the RAM model was trained with")
     limits = p.add_argument_group("limits")
     limits.add_argument("--max-prompt-chars", type=int, default=300, help="longest prompt accepted (default 300)")
