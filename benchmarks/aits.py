@@ -38,7 +38,8 @@ import torch.nn.functional as F
 from ramotion.model.config import RAMConfig
 from ramotion.model.ram import RAM
 from ramotion.motion.normalize import Normalizer
-from ramotion.pipeline import RAMPipeline, resolve_dtype
+from ramotion.pipeline import RAMPipeline
+from ramotion.runtime import resolve_dtype
 from ramotion.sampling import MDM_BASELINE, SamplerConfig
 
 PROMPTS = [

@@ -12,7 +12,10 @@ import torch
 from ramotion.model.config import RAMConfig
 from ramotion.model.ram import RAM
 from ramotion.motion.normalize import Normalizer
-from ramotion.pipeline import MotionBatch, RAMPipeline, cpu_has_fast_bf16, iter_prompt_file, resolve_dtype
+from ramotion.cli.prompts import iter_prompt_file
+from ramotion.outputs import MotionBatch
+from ramotion.pipeline import RAMPipeline
+from ramotion.runtime import cpu_has_fast_bf16, resolve_dtype
 
 TINY = dict(latent_dim=16, enc_layers=1, enc_heads=2, enc_ff=32, dim=32, layers=2, heads=2, ff=64)
 
@@ -289,7 +292,7 @@ def test_default_model_missing_says_how_to_get_one(monkeypatch: pytest.MonkeyPat
 
 
 def test_bad_device() -> None:
-    from ramotion.pipeline import resolve_device
+    from ramotion.runtime import resolve_device
 
     assert resolve_device("cpu") == torch.device("cpu")
     with pytest.raises(ValueError, match="unknown device 'gpu0'"):

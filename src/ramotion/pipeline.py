@@ -8,6 +8,10 @@ A pipeline folder is what `ramotion.model.checkpoint.save_model` writes: config.
 (the RAMConfig, which names the text model it was trained with), model.safetensors
 and stats.safetensors (the normalisation Mean/Std); HumanML3D-style Mean.npy/Std.npy
 beside them are accepted too.
+
+This module loads, saves and generates. What it returns and how that is written to files
+(`Motion`, `MotionBatch`, the output-path check) is `ramotion.outputs`; the device and
+compute dtype are chosen by `ramotion.runtime`.
 """
 
 from __future__ import annotations
@@ -17,8 +21,7 @@ import math
 import numbers
 import os
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,27 +32,21 @@ from torch import Tensor
 from .diffusion import GaussianDiffusion
 from .model.checkpoint import CONFIG_NAME, load_model, load_stats, read_config, resolve_model_dir, save_model
 from .model.ram import RAM
-from .motion.cleanup import CleanupConfig, clean_motion
-from .motion.features import features_to_joints
+from .motion.cleanup import CleanupConfig
 from .motion.normalize import Normalizer
+from .outputs import Motion, MotionBatch
+from .runtime import resolve_device, resolve_dtype
 from .sampling import PerSampleNoise, RegSteps, SamplerConfig, lengths_to_mask, sample
-from .skeleton import Skeleton, skeleton_for_feature_dim
+from .skeleton import skeleton_for_feature_dim
 
-OUTPUT_FORMATS = (".npy", ".bvh", ".mp4", ".gif")
 MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds
 DEFAULT_SECONDS = 6.0  # MDM's default motion length
-BVH_MEAN_TOLERANCE, BVH_MAX_TOLERANCE = 0.005, 0.02  # m: a BVH further than this from its motion gets a warning
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent / "assets" / "default_model"
 
 
 class GenerationCancelled(RuntimeError):
     """Raised by `RAMPipeline.__call__` / `generate_features` when their `cancelled()` check says stop
     (e.g. the web server's client went away): the batch is abandoned between denoising steps."""
-
-
-_DTYPES = {
-    "float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16, "fp16": torch.float16,
-}  # fmt: skip
 
 
 def default_model_dir() -> Path | None:
@@ -63,192 +60,6 @@ def no_default_model_message() -> str:
         "this ramotion installation has no bundled default model: pass a model folder "
         "(written by RAMPipeline.save_pretrained or a training run of `ramotion train`), e.g. --model runs/h3d"
     )
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU multiplies bf16 natively (AVX512-BF16 or AMX); without it bf16 is far slower than fp32."""
-    cpu = getattr(torch, "cpu", None)
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    return any(bool(getattr(cpu, name, lambda: False)()) for name in probes)
-
-
-# Below this width bf16 does not pay on a CPU even with native bf16: measured on a 2-core Xeon
-# with AMX, bf16 autocast ran the 1.26 M-parameter small preset (dim 128) 0.84x as fast as
-# fp32, a dim-256 model 1.2x and the paper's size (dim 512) 2.45x.
-MIN_BF16_DIM_CPU = 256
-
-
-def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device, model_dim: int | None = None) -> torch.dtype:
-    """The compute dtype for the model: "auto" picks bf16 (fp16 on older GPUs) where it is
-    fast -- on a CPU only with native bf16 and a model at least MIN_BF16_DIM_CPU wide
-    (`model_dim`; None: any) -- else fp32. Only fp32 makes a sample independent of the batch
-    it is computed in (see `RAMPipeline.__call__`)."""
-    if isinstance(dtype, torch.dtype):
-        if dtype not in (torch.float32, torch.bfloat16, torch.float16):
-            raise ValueError(f"dtype must be float32, bfloat16 or float16, got {dtype}")
-        return dtype
-    if dtype is None or str(dtype).lower() == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        if device.type == "cpu" and cpu_has_fast_bf16() and (model_dim is None or model_dim >= MIN_BF16_DIM_CPU):
-            return torch.bfloat16
-        return torch.float32
-    try:
-        return _DTYPES[str(dtype).lower()]
-    except KeyError:
-        raise ValueError(f"unknown dtype {dtype!r}: expected auto, float32, bfloat16 or float16") from None
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """A usable torch device: None -> CUDA when available, else CPU; unknown or absent devices -> ValueError."""
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {device!r}: expected e.g. cpu, cuda, cuda:1, mps") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r} asked for, but this torch has no usable CUDA GPU: use --device cpu")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(f"device {device!r} asked for, but only {torch.cuda.device_count()} CUDA GPU(s) are visible")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"device {device!r} asked for, but MPS is not available here")
-    return dev
-
-
-def check_output_path(path: str | os.PathLike) -> Path:
-    """A known extension (.npy/.bvh/.mp4/.gif) and an existing, writable folder, or a one-line error."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in OUTPUT_FORMATS:
-        raise ValueError(f"unknown output extension {suffix or '(none)'!r} for {out}: expected one of {', '.join(OUTPUT_FORMATS)}")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        what = "is a file, not a folder" if parent.exists() else "does not exist"
-        raise FileNotFoundError(f"cannot write {out}: folder {parent} {what}")
-    if not os.access(parent, os.W_OK):
-        raise PermissionError(f"cannot write {out}: folder {parent} is not writable")
-    if out.is_dir():
-        raise IsADirectoryError(f"cannot write {out}: it is a folder")
-    return out
-
-
-@dataclass
-class Motion:
-    """One generated motion: raw (de-normalised) features (L, D), what made it, and the foot
-    cleanup its joints get (None: the joints are the features' own)."""
-
-    prompt: str
-    features: np.ndarray  # (L, D) float32, the dataset's feature space (not normalised)
-    seed: int
-    skeleton: Skeleton
-    cleanup: CleanupConfig | None = None
-    _joints: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def fps(self) -> float:
-        return float(self.skeleton.fps)
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.features.shape[0])
-
-    @property
-    def seconds(self) -> float:
-        return self.num_frames / self.fps
-
-    @property
-    def raw_joints(self) -> np.ndarray:
-        """(L, J, 3) float32 joint positions recovered from the features (y up, metres), uncleaned."""
-        return np.asarray(features_to_joints(self.features, self.skeleton), dtype=np.float32)
-
-    @property
-    def joints(self) -> np.ndarray:
-        """(L, J, 3) float32 joint positions (y up, metres): what every output shows and writes
-        (video, web viewer, .npy, BVH) -- the features' joints, after `cleanup` when it is set
-        (`ramotion.motion.cleanup`: jitter filtered, rigid bones, on the floor, planted feet held)."""
-        if self._joints is None:
-            raw = self.raw_joints
-            self._joints = raw if self.cleanup is None else clean_motion(raw, self.skeleton, config=self.cleanup).astype(np.float32)
-        return self._joints
-
-    def save(self, path: str | os.PathLike, *, npy: str = "joints", size: int = 480, fps: float | None = None) -> Path:
-        """Write the motion by extension, atomically: .npy (joints (L, J, 3), or the features
-        with npy="features"), .bvh (animation file), .mp4 / .gif (stick-figure video).
-
-        fps: resample the joints to this frame rate first (same duration); None keeps the
-        model's. Features are the model's representation and are never resampled.
-        """
-        out = check_output_path(path)
-        suffix = out.suffix.lower()
-        if npy not in ("joints", "features"):
-            raise ValueError(f"npy content must be 'joints' or 'features', got {npy!r}")
-        if fps is not None and suffix == ".npy" and npy == "features":
-            raise ValueError("fps resamples joints; features keep the model's frame rate (save joints, or leave fps out)")
-        joints, rate = self.joints, self.fps
-        if fps is not None and abs(fps - self.fps) > 1e-9:
-            from .motion.resample import resample
-
-            joints, rate = resample(self.joints, self.fps, fps).astype(np.float32), float(fps)  # (L', J, 3)
-        if suffix == ".npy":
-            from .io_utils import save_npy
-
-            save_npy(out, joints if npy == "joints" else self.features.astype(np.float32))
-        elif suffix == ".bvh":
-            from .mocap.export import deviation, export_bvh
-
-            dev = deviation(export_bvh(joints, out, self.skeleton, fps=rate), joints)
-            if dev.mean() > BVH_MEAN_TOLERANCE or dev.max() > BVH_MAX_TOLERANCE:
-                warnings.warn(
-                    f"{out}: the BVH differs from the motion by {dev.mean() * 100:.2f} cm on average (max {dev.max() * 100:.2f} cm): "
-                    "its bones stretch from frame to frame and a BVH has one length per bone (the foot cleanup makes them rigid)",
-                    stacklevel=2,
-                )
-        else:
-            from .viz.render import render_motion
-
-            render_motion(joints, out, caption=self.prompt, fps=rate, skeleton=self.skeleton, size=size)
-        return out
-
-
-class MotionBatch(Sequence[Motion]):
-    """The motions of one pipeline call, in prompt order."""
-
-    def __init__(self, motions: list[Motion]) -> None:
-        self.motions = motions
-
-    def __getitem__(self, index):  # noqa: ANN001, ANN204 - int or slice, like a list
-        return self.motions[index]
-
-    def __len__(self) -> int:
-        return len(self.motions)
-
-    def __repr__(self) -> str:
-        return f"MotionBatch({len(self)} motions: {[(m.prompt, m.num_frames) for m in self.motions]})"
-
-    @property
-    def features(self) -> list[np.ndarray]:
-        """Each motion's raw features (L_i, D)."""
-        return [m.features for m in self.motions]
-
-    @property
-    def joints(self) -> list[np.ndarray]:
-        """Each motion's joint positions (L_i, J, 3)."""
-        return [m.joints for m in self.motions]
-
-    def save(self, path: str | os.PathLike, **kwargs: Any) -> list[Path]:
-        """One motion -> `path`; several -> `stem_00.ext`, `stem_01.ext`, ... beside it."""
-        out = check_output_path(path)
-        return [m.save(numbered_path(out, i, len(self)), **kwargs) for i, m in enumerate(self.motions)]
-
-
-def numbered_path(path: Path, index: int, total: int) -> Path:
-    """Where motion `index` of `total` saved to `path` goes: `path` itself for one motion, else
-    `stem_00.ext`, `stem_01.ext`, ... (as wide as the largest index, at least two digits)."""
-    if total == 1:
-        return path
-    width = max(2, len(str(total - 1)))
-    return path.with_name(f"{path.stem}_{index:0{width}d}{path.suffix}")
 
 
 class RAMPipeline:
@@ -411,14 +222,6 @@ class RAMPipeline:
                 if n > limit:
                     raise ValueError(f"prompt {i + 1} is {n} tokens long; the text model accepts at most {limit}: shorten it")
         return out
-
-    @torch.inference_mode()
-    def encode_prompts(self, prompts: Sequence[str]) -> Tensor:
-        """Text latents z_s (B, d_E) float32: LM token states, then E_T (once per prompt)."""
-        hidden, token_mask = self.text_encoder.encode(list(prompts))  # (B, L, H), (B, L)
-        with self._autocast():
-            z = self.model.encode_text(hidden.to(self.device), token_mask.to(self.device))
-        return z.float()
 
     # ------------------------------------------------------------------ generation
 
@@ -642,27 +445,3 @@ def _progress(total: int, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc="denoising", unit="step", leave=False)
-
-
-def iter_prompt_file(path: str | os.PathLike) -> Iterator[tuple[int, str, float | None]]:
-    """(line number, prompt, seconds or None) per line of a prompt file: `TEXT` or `TEXT#SECONDS`;
-    blank lines and lines starting with '#' are skipped."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{path} is not a UTF-8 text file") from None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        prompt, sep, length = line.rpartition("#")
-        if not sep:
-            yield number, line, None
-            continue
-        try:
-            seconds = float(length)
-        except ValueError:
-            raise ValueError(f"{path}:{number}: bad length {length.strip()!r} after '#': expected seconds, e.g. 'a person jumps#3.5'") from None
-        if not prompt.strip():
-            raise ValueError(f"{path}:{number}: empty prompt before the length")
-        yield number, prompt.strip(), seconds

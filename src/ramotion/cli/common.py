@@ -11,17 +11,14 @@ class UserError(Exception):
 
 
 def output_path(path: str | os.PathLike, allowed: tuple[str, ...]) -> Path:
-    """Validate an output path: a known extension and a writable, existing parent folder."""
-    out = Path(path)
-    suffix = out.suffix.lower()
-    if suffix not in allowed:
-        raise UserError(f"unknown output extension {suffix or '(none)'!r} for {out}: expected one of {', '.join(allowed)}")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"cannot write {out}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise UserError(f"cannot write {out}: folder {parent} is not writable")
-    return out
+    """An output path that can be written (one of the `allowed` extensions, an existing writable
+    folder, not a folder itself): `ramotion.outputs.check_output_path`, its error a UserError."""
+    from ..outputs import check_output_path  # numpy: imported when a verb writes, not with the CLI
+
+    try:
+        return check_output_path(path, allowed)
+    except (ValueError, OSError) as exc:
+        raise UserError(str(exc)) from None
 
 
 def input_path(path: str | os.PathLike) -> Path:

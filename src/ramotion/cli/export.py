@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import UserError, input_path
-from .render import checked_output
+from .common import UserError, input_path, output_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from ..motion.resample import resample
 
     src = input_path(args.input)
-    out = checked_output(args.output, (".bvh",))
+    out = output_path(args.output, (".bvh",))
     if args.fps is not None and not (MIN_FPS <= args.fps <= MAX_FPS):  # what BVH readers (ours too) accept
         raise UserError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g} (BVH frame rates), got {args.fps:g}")
     if not (0 < args.scale < float("inf")):

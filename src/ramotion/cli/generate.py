@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .common import UserError, input_path
+from .prompts import iter_prompt_file
 
 FORMATS = ("mp4", "gif", "bvh", "npy")
 
@@ -67,7 +68,7 @@ def slug(text: str, width: int = 40) -> str:
 
 def _check_args(args: argparse.Namespace) -> None:
     """Cheap checks before any model is loaded."""
-    from ..pipeline import check_output_path
+    from ..outputs import check_output_path
 
     if args.prompts is None:
         if args.text is None:
@@ -125,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_single(args: argparse.Namespace, options: dict) -> int:
-    from ..pipeline import check_output_path, numbered_path
+    from ..outputs import check_output_path, numbered_path
 
     pipe = _load(args)
     out = check_output_path(args.output)
@@ -145,7 +146,7 @@ def _run_single(args: argparse.Namespace, options: dict) -> int:
 def _run_file(args: argparse.Namespace, options: dict) -> int:
     from tqdm.auto import tqdm
 
-    from ..pipeline import DEFAULT_SECONDS, iter_prompt_file
+    from ..pipeline import DEFAULT_SECONDS
 
     entries = list(iter_prompt_file(input_path(args.prompts)))  # (line number, prompt, seconds or None)
     if not entries:
@@ -174,7 +175,7 @@ def _run_file(args: argparse.Namespace, options: dict) -> int:
         raise UserError(f"cannot create --out-dir {out_dir}: {exc.strerror or exc}") from None
     width = max(3, len(str(len(prompts) - 1)))
     names = [out_dir / f"{i:0{width}d}_{slug(p)}.{args.format}" for i, p in enumerate(prompts)]
-    from ..pipeline import check_output_path
+    from ..outputs import check_output_path
 
     check_output_path(names[0])
     bar = tqdm(total=len(prompts), desc="generating", unit="motion", disable=args.quiet, file=sys.stderr)

@@ -6,8 +6,7 @@ import argparse
 
 import numpy as np
 
-from .common import UserError, input_path
-from .render import checked_output
+from .common import UserError, input_path, output_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     src = input_path(args.input)
     if not src.name.lower().endswith((".bvh", ".bvh.gz")):
         raise UserError(f"expected a .bvh or .bvh.gz input file, got {src}")
-    out = checked_output(args.output, (".npy",))
+    out = output_path(args.output, (".npy",))
     joint_map = args.joint_map
     if joint_map is not None and joint_map not in PRESETS:
         joint_map = input_path(joint_map)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from .common import UserError, input_path, output_path
@@ -31,14 +30,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def checked_output(path: str | os.PathLike, allowed: tuple[str, ...]) -> Path:
-    """An output path that can be written: known extension, existing writable folder, not a folder itself."""
-    out = output_path(path, allowed)
-    if out.is_dir():
-        raise UserError(f"cannot write {out}: it is a folder")
-    return out
-
-
 def dataset_caption(path: Path) -> str | None:
     """The first caption of a HumanML3D motion (ROOT/new_joint_vecs/ID.npy -> ROOT/texts/ID.txt), if present."""
     if path.parent.name not in ("new_joint_vecs", "new_joints"):
@@ -56,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from ..viz.render import FORMATS, render_motion
 
     src = input_path(args.input)
-    out = checked_output(args.output, FORMATS)
+    out = output_path(args.output, FORMATS)
     if args.fps is not None and not (0 < args.fps <= 1000):
         raise UserError(f"--fps must be above 0 and at most 1000, got {args.fps:g}")
     if not 64 <= args.size <= 4096:

@@ -429,7 +429,7 @@ def build_default_model(
     # 7. Save into the package (or `dest`), check the size, write the card.
     pipe.extra.update({"sampler": chosen_sampler, "built_by": "scripts/build_default_model.py"})
     if settings.cleanup:
-        pipe.extra["cleanup"] = settings.cleanup  # every output of the model is cleaned (pipeline.Motion.joints)
+        pipe.extra["cleanup"] = settings.cleanup  # every output of the model is cleaned (outputs.Motion.joints)
     else:
         pipe.extra.pop("cleanup", None)
     if examples:

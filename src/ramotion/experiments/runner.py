@@ -393,7 +393,8 @@ def run_experiment(opts: ExperimentOptions) -> ExperimentResult:
     from ..evaluation.data import EvalDataset
     from ..evaluation.evaluator import T2MEvaluator
     from ..evaluation.protocol import GT_ROW, Protocol, ProtocolConfig, pipeline_generator
-    from ..pipeline import RAMPipeline, resolve_device
+    from ..pipeline import RAMPipeline
+    from ..runtime import resolve_device
     from .report import write_experiment_report
 
     t_start = time.perf_counter()

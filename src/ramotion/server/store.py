@@ -28,7 +28,7 @@ SAMPLE_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 class StoredSample:
     """One generated motion and the name its downloads get."""
 
-    motion: Any  # ramotion.pipeline.Motion (anything with .joints, .save(path), .prompt, .seed)
+    motion: Any  # ramotion.outputs.Motion (anything with .joints, .save(path), .prompt, .seed)
     filename_stem: str
 
 
