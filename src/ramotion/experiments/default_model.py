@@ -39,7 +39,8 @@ REALISM_KEYS = ("acceleration", "skating")
 SELECTION_RULE = (
     "highest semantic accuracy (rounded to 0.01), ties broken by the lower FID; "
     "without programs in the corpus, the lowest FID among the settings whose joint acceleration and foot "
-    f"skating are within {REALISM_LIMIT:g}x of the real validation motions (none: the setting closest to real)"
+    f"skating, as users get them (after the model's foot cleanup, when it has one), are within {REALISM_LIMIT:g}x "
+    "of the real validation motions (none: the setting closest to real)"
 )
 
 
@@ -325,7 +326,7 @@ def build_default_model(
         and of each model in `others` ({name: pipeline}) with the same prompts and seeds. With a
         `cleanup`, `name` is the cleaned motions and f"{name}, raw" the same samples uncleaned."""
         ident = {"cleanup": cleanup} if cleanup else {}  # (no key without one: the sweep's caches stay valid)
-        fp = fingerprint({**identity, "split": split, "sampler": sampler, "per_action": per_action, "others": sorted(others or {}), **ident})
+        fp = fingerprint({**identity, "split": split, "sampler": sampler, "per_action": per_action, "others": sorted(others or {}), **ident, "real_sampled": True})
         path = out / "realism" / f"{name.replace(' ', '_')}.json"
         found = cached_value(path, fp)
         if found is None:
@@ -335,13 +336,16 @@ def build_default_model(
             gens.update({k: TimedGenerator(p, settings.generation_batch, {}) for k, p in (others or {}).items()})
             suite = realism_suite(layout, split, gens, per_action=per_action, seed=0)
             found = {
-                "real": suite["real"], "real_motions": suite["real_motions"], "prompts": len(suite["prompts"]),
+                "real": suite["real"], "real_motions": suite["real_motions"], "prompts": len(suite["prompts"]), "real_sampled": suite["real_sampled"],
                 "models": {k: {key: v[key] for key in ("metrics", "sentences", "frames", "wall_s", "s_per_sentence")} for k, v in suite["models"].items()},
             }  # fmt: skip
             save_cached_value(path, fp, clean(found))
-        mine = found["models"][name]["metrics"]
-        ratios = {k: (mine[k] / found["real"][k] if found["real"].get(k) else None) for k in mine if mine[k] is not None}
-        return {**found, "metrics": mine, "ratios": ratios}
+        def ratios_of(who: str) -> dict[str, float | None]:
+            got = found["models"][who]["metrics"]
+            return {k: (got[k] / found["real"][k] if found["real"].get(k) else None) for k in got if got[k] is not None}
+
+        raw = {"raw_ratios": ratios_of(f"{name}, raw")} if f"{name}, raw" in found["models"] else {}
+        return {**found, "metrics": found["models"][name]["metrics"], "ratios": ratios_of(name), **raw}
 
     def evaluate(
         split: str, protocol: dict[str, Any], semantic_motions: int | None, sampler: dict[str, Any] | None, name: str, out: Path, root: Path = corpus
@@ -373,7 +377,8 @@ def build_default_model(
         sampler = {"steps": 20, "w_reg": wr, "w_cfg": wc, "reg_steps": "all" if wr else "none"}
         row = evaluate("val", settings.val_protocol, settings.val_semantic_motions, sampler, f"w_r={wr:g}_w_c={wc:g}", work / "sweep")
         if has_mocap:
-            row["realism"] = realism("val", sampler, settings.realism_val_per_action, f"w_r={wr:g}_w_c={wc:g}", work / "sweep")
+            # What users get: the samples after the model's foot cleanup (raw beside them).
+            row["realism"] = realism("val", sampler, settings.realism_val_per_action, f"w_r={wr:g}_w_c={wc:g}", work / "sweep", cleanup=settings.cleanup)
         sweep.append({"w_reg": wr, "w_cfg": wc, **row})
     chosen = choose_guidance(sweep)
     chosen_sampler = {"steps": 20, "w_reg": chosen["w_reg"], "w_cfg": chosen["w_cfg"], "reg_steps": "all" if chosen["w_reg"] else "none"}
