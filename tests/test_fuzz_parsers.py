@@ -31,7 +31,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from ramotion.mocap import bvh as BF  # noqa: E402
 from ramotion.mocap import export as BE  # noqa: E402
-from ramotion.mocap.asf_amc import amc_to_source, parse_amc, parse_asf, read_amc, read_asf  # noqa: E402
+from ramotion.mocap.asf_amc import _is_number, amc_to_source, parse_amc, parse_asf, read_amc, read_asf  # noqa: E402
 from ramotion.mocap.source import MAX_FPS, MAX_FRAMES, MIN_FPS, MocapFormatError  # noqa: E402
 from ramotion.motion.features import features_to_joints, joints_to_features  # noqa: E402
 from ramotion.skeleton import HUMANML3D, KIT  # noqa: E402
@@ -75,14 +75,6 @@ _OP = st.one_of(
     st.tuples(st.just("keyword"), _index, st.sampled_from(KEYWORDS), _token),
     st.tuples(st.just("keep"), _index),  # truncation at a line boundary
 )
-
-
-def _is_number(token: str) -> bool:
-    try:
-        float(token)
-    except ValueError:
-        return False
-    return True
 
 
 def _spread(n: int, size: int) -> int:
