@@ -134,5 +134,5 @@ def test_baseline_without_motion_encoder():
 def test_bad_loss_config():
     with pytest.raises(ValueError, match="cond_dropout"):
         LossConfig(cond_dropout=1.5)
-    with pytest.raises(ValueError, match="temperatures"):
+    with pytest.raises(ValueError, match=r"sr_tau \(a temperature\) must be a finite number > 0"):
         LossConfig(sr_tau=0)
