@@ -204,14 +204,16 @@ class RAMPipeline:
                 f"but this RAM model was trained on {self.config.text_model!r} features of size {self.config.text_dim}"
             )
 
-    def check_prompts(self, prompts: Sequence[str]) -> list[str]:
-        """Refuse empty prompts and prompts longer than the text model accepts (no silent truncation)."""
+    def check_prompts(self, prompts: Sequence[str], names: Sequence[str] | None = None) -> list[str]:
+        """Refuse empty prompts and prompts longer than the text model accepts (no silent
+        truncation). `names` says how the errors call each prompt (default "prompt 1", ...)."""
+        label = (lambda i: names[i]) if names is not None else (lambda i: f"prompt {i + 1}")
         out = []
         for i, p in enumerate(prompts):
             if not isinstance(p, str):
-                raise ValueError(f"prompt {i + 1} must be a string, got {type(p).__name__}")
+                raise ValueError(f"{label(i)} must be a string, got {type(p).__name__}")
             if not p.strip():
-                raise ValueError(f"prompt {i + 1} is empty: describe the motion, e.g. 'a person walks forward'")
+                raise ValueError(f"{label(i)} is empty: describe the motion, e.g. 'a person walks forward'")
             out.append(p.strip())
         encoder = self.text_encoder
         tokenizer = getattr(encoder, "tokenizer", None)
@@ -220,7 +222,7 @@ class RAMPipeline:
             counts = [len(ids) for ids in tokenizer(out, truncation=False, verbose=False)["input_ids"]]
             for i, n in enumerate(counts):
                 if n > limit:
-                    raise ValueError(f"prompt {i + 1} is {n} tokens long; the text model accepts at most {limit}: shorten it")
+                    raise ValueError(f"{label(i)} is {n} tokens long; the text model accepts at most {limit}: shorten it")
         return out
 
     # ------------------------------------------------------------------ generation

@@ -165,10 +165,10 @@ def _run_file(args: argparse.Namespace, options: dict) -> int:
     # Validate every line (prompt and length) before generating anything.
     for i, (number, prompt, _) in enumerate(entries):
         try:
-            pipe.check_prompts([prompt])
+            pipe.check_prompts([prompt], names=["the prompt"])
             pipe.lengths_for(1, *(([lengths["seconds"][i]], None) if "seconds" in lengths else (None, [lengths["frames"][i]])))
         except ValueError as exc:
-            raise UserError(f"{args.prompts}:{number}: {str(exc).replace('prompt 1 ', 'the prompt ')}") from None
+            raise UserError(f"{args.prompts}:{number}: {exc}") from None
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
