@@ -7,6 +7,7 @@ import math
 import os
 import tempfile
 from collections.abc import Iterator
+from typing import BinaryIO
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,21 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def read_npy_header(f: BinaryIO) -> tuple[tuple[int, ...], np.dtype]:
+    """(shape, dtype) from the header of the .npy file open at its start in `f`, with numpy's
+    own readers (np.lib.format); the file is left at the start of the data. ValueError for a
+    file that is not a .npy of format 1.0 or 2.0."""
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    if version == (1, 0):
+        shape, _, dtype = fmt.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, _, dtype = fmt.read_array_header_2_0(f)
+    else:  # 3.0 differs only for non-Latin-1 field names, which no motion array has
+        raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+    return tuple(shape), dtype
+
+
 def load_npy_checked(path: str | os.PathLike) -> np.ndarray:
     """np.load of one array saved by numpy.save, refusing what it should not read.
 
@@ -83,13 +99,7 @@ def load_npy_checked(path: str | os.PathLike) -> np.ndarray:
             raise ValueError(f"cannot read {p}: {kind} (expected one array saved with numpy.save)")
         f.seek(0)
         try:
-            version = fmt.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = fmt.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, _, dtype = fmt.read_array_header_2_0(f)
-            else:  # 3.0 differs only for non-Latin-1 field names, which no motion array has
-                raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+            shape, dtype = read_npy_header(f)
         except ValueError as exc:
             raise ValueError(f"cannot read {p}: a damaged .npy file ({' '.join(str(exc).split())[:200]})") from None
         if dtype.hasobject:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io_utils import load_npy_checked, write_text
+from ..io_utils import load_npy_checked, read_npy_header, write_text
 
 FEATURES_DIR = "new_joint_vecs"
 JOINTS_DIR = "new_joints"
@@ -188,14 +188,10 @@ def write_captions(path: str | os.PathLike, lines: list[CaptionLine]) -> None:
 def npy_shape(path: str | os.PathLike) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype of a .npy file from its header, without reading the data."""
     with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
-            raise ValueError(f"{path}: unsupported .npy format version {version}")
-    return tuple(shape), dtype
+        try:
+            return read_npy_header(f)
+        except ValueError as exc:
+            raise ValueError(f"{path}: {exc}") from None
 
 
 def load_npy(path: str | os.PathLike) -> np.ndarray:

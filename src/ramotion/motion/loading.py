@@ -84,12 +84,6 @@ def motion_from_array(array: np.ndarray, source: str = "array") -> LoadedMotion:
     return LoadedMotion(joints=np.asarray(joints, dtype=np.float64), skeleton=sk, kind=kind, fps=sk.fps)
 
 
-def load_npy(path: str | os.PathLike) -> np.ndarray:
-    """np.load without pickles, with one clear error for anything unreadable; the header's
-    shape is checked against the file's size before allocating (`io_utils.load_npy_checked`)."""
-    return load_npy_checked(path)
-
-
 def load_motion(path: str | os.PathLike) -> LoadedMotion:
     """Load a `.npy` (features or joints) or a ramotion `.bvh` as joint positions."""
     p = Path(path)
@@ -100,4 +94,4 @@ def load_motion(path: str | os.PathLike) -> LoadedMotion:
         return LoadedMotion(joints=joints, skeleton=HUMANML3D, kind="bvh", fps=fps)
     if p.suffix.lower() not in (".npy", ""):
         raise ValueError(f"cannot read {p}: expected a .npy (features or joints) or a .bvh file")
-    return motion_from_array(load_npy(p), str(p))
+    return motion_from_array(load_npy_checked(p), str(p))
