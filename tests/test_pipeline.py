@@ -333,24 +333,42 @@ def test_prompt_file_parsing(tmp_path: Path) -> None:
         list(iter_prompt_file(f))
 
 
-def test_bundled_model_is_batch_invariant_in_float32() -> None:
+# What "batch-invariant" means for each dtype on a CPU, in metres of joint position (issue 21).
+# float32 mixes lengths in one batch and differs by float rounding only; bfloat16 batches one
+# length at a time and comes out bit-identical here; float16's small matrix products round
+# differently for one row than for several (the timestep and condition projections), which
+# twenty steps turn into under a millimetre on this model.
+BATCH_INVARIANCE_TOLERANCE_M = {"float32": 1e-4, "bfloat16": 1e-4, "float16": 5e-3}
+
+
+@pytest.mark.parametrize("dtype", sorted(BATCH_INVARIANCE_TOLERANCE_M))
+def test_bundled_model_is_batch_invariant(dtype: str) -> None:
     """A motion depends on its prompt, length and seed only, not on the batch it is computed in:
-    alone, twice in one batch, or padded among longer and shorter prompts, with REG on and off,
-    on the bundled model (whose dtype="auto" is float32: too narrow for bf16 to pay)."""
+    alone, twice in one batch, or among longer and shorter prompts, with REG on and off, on the
+    bundled model, in every dtype a CPU runs."""
     from ramotion.pipeline import default_model_dir
 
     if default_model_dir() is None:
         pytest.skip("this installation has no bundled model")
     pipe = RAMPipeline.from_pretrained(device="cpu")
-    assert pipe.dtype == torch.float32
+    tol = BATCH_INVARIANCE_TOLERANCE_M[dtype]
     for w_reg in (0.0, 5.0):
-        kw = dict(w_reg=w_reg, reg_steps="all" if w_reg else "none", cleanup=False)
+        kw = dict(w_reg=w_reg, reg_steps="all" if w_reg else "none", cleanup=False, dtype=dtype)
         alone = pipe(["a person jumps twice"], seconds=3.0, seed=42, **kw)[0]
         pair = pipe(["a person jumps twice"] * 2, seconds=3.0, seed=[42, 42], **kw)
         mixed = pipe(["a person walks in a circle", "a person jumps twice", "a person waves"], seconds=[6.0, 3.0, 1.5], seed=[1, 42, 2], **kw)[1]
         for other in (pair[0], pair[1], mixed):
-            assert np.abs(other.raw_joints - alone.raw_joints).max() < 1e-4, w_reg
-            assert np.abs(other.features - alone.features).max() < 1e-3, w_reg
+            assert np.abs(other.raw_joints - alone.raw_joints).max() < tol, (dtype, w_reg)
+
+
+def test_reduced_precision_batches_hold_one_length() -> None:
+    """bf16/fp16 batches never mix lengths (padding rounds differently); float32 batches do."""
+    from ramotion.pipeline import _batches
+
+    lengths = [40, 60, 40, 60, 20]
+    assert _batches(lengths, 8, one_length=False) == [[1, 3, 0, 2, 4]]
+    assert _batches(lengths, 8, one_length=True) == [[1, 3], [0, 2], [4]]
+    assert _batches(lengths, 1, one_length=True) == [[1], [3], [0], [2], [4]]
 
 
 def test_non_finite_samples_are_refused_not_returned(pipe: RAMPipeline, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -273,12 +273,12 @@ class RAMPipeline:
 
         seconds / frames: one value or one per prompt (default 6 s). seed: an int gives
         prompt i the seed seed+i; a list gives each its own; None draws them from
-        torch's global RNG. In float32 a motion depends only on its prompt, length and seed,
-        not on the rest of the batch (to 1e-4 m; tests/test_pipeline.py checks it on the bundled
-        model). In bfloat16/float16 it does not: the matmul kernels round differently for one
-        row than for several and for padded lengths, by up to 0.1 in the denoiser's output, and
-        twenty steps (REG's w_r multiplies the difference of two such outputs) turn that into
-        another motion, up to 0.4 m apart. Pass dtype="float32" where runs must reproduce. steps, w_reg, w_cfg and reg_steps left as None take the
+        torch's global RNG. A motion depends only on its prompt, length and seed, not on the
+        rest of the batch, in every dtype (tests/test_pipeline.py checks it on the bundled
+        model: to 1e-4 m). float32 batches mix lengths, with padding masked. bfloat16/float16
+        round a padded attention differently from an unpadded one, and twenty steps would turn
+        that rounding into another motion, so there each batch holds one length and each prompt's
+        text is encoded alone (`_batches`). steps, w_reg, w_cfg and reg_steps left as None take the
         model's defaults (`default_sampler()`: the paper's 20 / 5 / 1.5 / all unless the
         model folder names its own). dtype overrides the pipeline's ("auto", "float32", "bfloat16",
         "float16"). batch_size splits long lists into batches of similar lengths. cleanup:
@@ -310,10 +310,7 @@ class RAMPipeline:
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
 
-        # Longest first, so that each batch's samples have similar lengths (less padding).
-        order = sorted(range(n), key=lambda i: -lengths[i])
-        size = batch_size or n
-        chunks = [order[i : i + size] for i in range(0, n, size)]
+        chunks = _batches(lengths, batch_size or n, one_length=compute_dtype != torch.float32)
         results: list[Motion | None] = [None] * n
         bar = _progress(len(chunks) * len(kept), progress)
         for chunk in chunks:
@@ -350,7 +347,7 @@ class RAMPipeline:
         if pad_to is not None and pad_to < max(lengths):
             raise ValueError(f"pad_to={pad_to} is shorter than the longest sample ({max(lengths)} frames)")
         _raise_if_cancelled(cancelled, "before the first step")
-        hidden, token_mask = self.text_encoder.encode(prompts)  # (B, L, H), (B, L)
+        dt = dtype or self.dtype
         mask = lengths_to_mask(lengths, max_length=pad_to, device=self.device)  # (B, T)
         noise = PerSampleNoise(seeds, lengths, self.config.feature_dim, self.device)
         if pad_to is not None:
@@ -363,8 +360,11 @@ class RAMPipeline:
             _raise_if_cancelled(cancelled, f"after step {k + 1}")
 
         callback = step_done if bar is not None or cancelled is not None else None
-        with self._autocast(dtype):
-            z = self.model.encode_text(hidden.to(self.device), token_mask.to(self.device)).float()  # (B, d_E), once
+        with self._autocast(dt):
+            if dt == torch.float32:
+                z = self.encode_text(prompts)  # (B, d_E), once
+            else:  # each prompt alone: padded tokens would round differently (see __call__)
+                z = torch.cat([self.encode_text([p]) for p in prompts])  # (B, d_E)
             x = sample(self.model.denoise, encode_motion, self.diffusion, z, mask, noise, config, callback)  # (B, T, D) normalised
         feats = self.normalizer.denormalize(x.float()).cpu().numpy()
         out = [feats[i, :n].astype(np.float32) for i, n in enumerate(lengths)]
@@ -375,6 +375,12 @@ class RAMPipeline:
                 f"lower the guidance weights (w_r={config.w_reg:g}, w_c={config.w_cfg:g}) or use dtype='float32'"
             )
         return out
+
+    def encode_text(self, prompts: list[str]) -> Tensor:
+        """Prompts -> z_s (B, d_E) float32: the frozen LM's token states through E_T (in the
+        caller's autocast)."""
+        hidden, token_mask = self.text_encoder.encode(prompts)  # (B, L, H), (B, L)
+        return self.model.encode_text(hidden.to(self.device), token_mask.to(self.device)).float()
 
     def _autocast(self, dtype: torch.dtype | None = None) -> contextlib.AbstractContextManager:
         """Mixed precision for the model's matmuls (LayerNorm/softmax stay fp32); a no-op for fp32."""
@@ -400,6 +406,18 @@ class RAMPipeline:
         if not all(0 <= s <= MAX_SEED for s in seeds):
             raise ValueError(f"seeds must be in 0..{MAX_SEED} (2**63 - 1), got {seed!r}" + (f" (prompt i takes seed + i, up to {seeds[-1]})" if whole(seed) else ""))
         return seeds
+
+
+def _batches(lengths: list[int], size: int, *, one_length: bool) -> list[list[int]]:
+    """Prompt indices in batches of at most `size`, longest first, so that each batch's samples
+    have similar lengths (less padding); with `one_length`, a batch never mixes lengths."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    if not one_length:
+        return [order[i : i + size] for i in range(0, len(order), size)]
+    groups: dict[int, list[int]] = {}
+    for i in order:
+        groups.setdefault(lengths[i], []).append(i)
+    return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
 def _raise_if_cancelled(cancelled: Callable[[], bool] | None, where: str) -> None:

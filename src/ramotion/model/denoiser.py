@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from .embeddings import PositionalEncoding, TimestepEmbedding
+from .transformer import Encoder
 
 
 class Denoiser(nn.Module):
@@ -34,8 +35,7 @@ class Denoiser(nn.Module):
         self.cond_proj = nn.Linear(latent_dim, dim)
         self.time_embed = TimestepEmbedding(dim, num_steps)
         self.positions = PositionalEncoding(dim, max_frames + 1, dropout)
-        layer = nn.TransformerEncoderLayer(dim, heads, ff, dropout, activation="gelu", batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.encoder = Encoder(dim, heads, ff, dropout, layers)
         self.output_proj = nn.Linear(dim, feature_dim)
 
     def forward(self, x_t: Tensor, t: Tensor, z: Tensor, mask: Tensor) -> Tensor:
@@ -53,8 +53,10 @@ class Denoiser(nn.Module):
         cond = self.cond_proj(z.to(h.dtype)) + self.time_embed(t.long())  # (B, dim)
         h = self.positions(torch.cat([cond[:, None].to(h.dtype), h], dim=1))  # (B, 1+T, dim)
         valid = torch.cat([mask.new_ones(mask.shape[0], 1), mask.bool()], dim=1)
-        h = self.encoder(h, src_key_padding_mask=~valid)[:, 1:]  # (B, T, dim)
-        return self.output_proj(h)  # (B, T, D)
+        h = self.encoder(h, valid)  # (B, 1+T, dim)
+        # Project before dropping the condition token: a linear layer over a strided slice runs
+        # as a batched product for batches > 1, which rounds differently in bf16 (transformer.py).
+        return self.output_proj(h)[:, 1:]  # (B, T, D)
 
 
 def denoiser_from_config(config) -> Denoiser:  # noqa: ANN001 - RAMConfig

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from .embeddings import PositionalEncoding
+from .transformer import Encoder
 
 
 class SequenceEncoder(nn.Module):
@@ -28,8 +29,7 @@ class SequenceEncoder(nn.Module):
         self.input_proj = nn.Linear(in_dim, latent_dim)
         self.special_token = nn.Parameter(torch.randn(latent_dim) * 0.02)
         self.positions = PositionalEncoding(latent_dim, max_len + 1, dropout)
-        layer = nn.TransformerEncoderLayer(latent_dim, heads, ff, dropout, activation="gelu", batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.encoder = Encoder(latent_dim, heads, ff, dropout, layers)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """(B, L, in_dim) features, (B, L) bool True=valid -> z (B, d_E)."""
@@ -41,7 +41,7 @@ class SequenceEncoder(nn.Module):
         token = self.special_token.to(h.dtype).expand(h.shape[0], 1, -1)
         h = self.positions(torch.cat([token, h], dim=1))  # (B, 1+L, d_E)
         valid = torch.cat([mask.new_ones(mask.shape[0], 1), mask.bool()], dim=1)
-        h = self.encoder(h, src_key_padding_mask=~valid)
+        h = self.encoder(h, valid)
         return h[:, 0]  # (B, d_E)
 
 
