@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", choices=("mocap", "synth", "mixed"), default=None, help="training corpus (default mocap; --tiny: synth)")
     parser.add_argument("--mocap", default=None, help="the mocap folder (default ../shared/data/mocap)")
     parser.add_argument("--compare-with", default=None, help="a model folder to measure beside the new one (realism, style, speed)")
+    parser.add_argument("--steps", type=int, default=None, help="training steps instead of the preset's (a finished shorter run is resumed to it)")
     args = parser.parse_args(argv)
 
     import dataclasses
@@ -56,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = SYNTH if args.corpus == "synth" else FULL if args.corpus in (None, "mocap") else dataclasses.replace(FULL, corpus="mixed")
     if args.mocap is not None:
         settings = dataclasses.replace(settings, mocap_root=args.mocap)
+    if args.steps is not None:
+        if args.steps < 1:
+            parser.error(f"--steps must be at least 1, got {args.steps}")
+        settings = dataclasses.replace(settings, train={**settings.train, "steps": args.steps})
     try:
         info = build_default_model(args.work, dest, settings, rebuild_command=command, progress=not args.quiet, compare_with=args.compare_with)
     except (FileNotFoundError, ValueError) as exc:
