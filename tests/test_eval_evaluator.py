@@ -120,6 +120,55 @@ def test_motion_embedding_ignores_padding_and_uses_whole_units():
         model.embed_motion(torch.zeros(1, 40, 251), torch.tensor([40]))
 
 
+def _official_motion_embedding(model: T2MEvaluator, raw: torch.Tensor, lengths: list[int]) -> torch.Tensor:
+    """Guo et al.'s computation written out on its own (not through embed_motion): each motion
+    cropped to whole units, normalised and zero-padded to 196 frames; both convolution blocks
+    over the whole padded tensor; the GRU over the first length // 4 latents, longest first and
+    packed as the official wrapper sorts them. raw (B, >= max length, D) -> (B, embed), input order."""
+    B, D = len(lengths), model.config.dim_pose
+    x = torch.zeros(B, 196, D)  # (B, 196, D)
+    for i, n in enumerate(lengths):
+        n = n // 4 * 4
+        x[i, :n] = (raw[i, :n] - model.eval_mean) / model.eval_std
+    conv1, conv2, lin = model.movement_encoder.main[0], model.movement_encoder.main[3], model.movement_encoder.out_net
+    h = torch.nn.functional.leaky_relu(torch.nn.functional.conv1d(x[..., :-4].transpose(1, 2), conv1.weight, conv1.bias, stride=2, padding=1), 0.2)  # (B, H, 98)
+    h = torch.nn.functional.leaky_relu(torch.nn.functional.conv1d(h, conv2.weight, conv2.bias, stride=2, padding=1), 0.2)  # (B, latent, 49)
+    movements = torch.nn.functional.linear(h.transpose(1, 2), lin.weight, lin.bias)  # (B, 49, latent)
+    order = sorted(range(B), key=lambda i: -lengths[i])
+    enc = model.motion_encoder
+    packed = torch.nn.utils.rnn.pack_padded_sequence(enc.input_emb(movements[order]), [lengths[i] // 4 for i in order], batch_first=True)
+    _, last = enc.gru(packed, enc.hidden.repeat(1, B, 1))  # (2, B, hidden), sorted order
+    out = enc.output_net(torch.cat([last[0], last[1]], dim=-1))
+    result = torch.empty_like(out)
+    result[order] = out
+    return result
+
+
+def test_motion_embedding_matches_the_official_computation():
+    """Full-length (196-frame) motions and shorter ones, in mixed and uniform batches: each
+    embedding equals the official one (issue 18: an appended zero unit moved 196-frame ones)."""
+    model = _evaluator()
+    g = torch.Generator().manual_seed(3)
+    raw = model.eval_mean + model.eval_std * torch.randn(6, 196, 263, generator=g)  # raw features
+    lengths = [196, 150, 196, 43, 8, 194]
+    for batch in ([0, 1, 2, 3, 4, 5], [0, 2], [0], [1, 3, 5], [4]):
+        lens = [lengths[i] for i in batch]
+        padded = raw[batch].clone()
+        for k, n in enumerate(lens):
+            padded[k, n:] = 99.0  # garbage after the end
+        with torch.no_grad():
+            ours = model.embed_motion(padded[:, : max(lens)], torch.tensor(lens))
+            official = _official_motion_embedding(model, raw[batch], lens)
+        torch.testing.assert_close(ours, official, rtol=1e-5, atol=1e-5, msg=lambda m, b=batch: f"batch {b}: {m}")
+    # Longer than 196 frames (never in the protocol): a 196-frame motion's embedding does not
+    # depend on the longer one beside it.
+    longer = torch.cat([raw[:1], model.eval_mean.expand(1, 44, 263)], dim=1)  # (1, 240, D)
+    with torch.no_grad():
+        alone = model.embed_motion(raw[:1], torch.tensor([196]))
+        beside = model.embed_motion(torch.cat([longer, longer]), torch.tensor([196, 240]))
+    torch.testing.assert_close(beside[:1], alone, rtol=1e-5, atol=1e-5)
+
+
 def test_text_embedding_ignores_padding():
     model = _evaluator()
     with torch.no_grad():

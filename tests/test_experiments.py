@@ -12,7 +12,7 @@ import pytest
 from ramotion.cli import main as cli_main
 from ramotion.evaluation.protocol import GT_ROW
 from ramotion.experiments import SCALES, TABLES, get_table
-from ramotion.experiments.report import BEGIN, END, observations, results_page_skeleton, small_command, update_results_page
+from ramotion.experiments.report import BEGIN, END, observations, pending_section, results_page_skeleton, small_command, update_results_page
 from ramotion.experiments.runner import ensure_run, run_finished, run_name, train_config
 from ramotion.train.config import VARIANTS
 
@@ -119,6 +119,38 @@ def test_observations_say_agree_overlap_or_disagree():
     said = observations(spec, rows)
     assert "disagrees with the paper" in said[0] and "'w_r=0, w_c=0'" in said[0]
     assert said[2].startswith("semantic accuracy") and "disagrees" in said[2]  # 0.9 vs 0.4 of 100: Wilson intervals apart
+
+
+def test_table3_and_table6_rows_say_what_they_are():
+    """Issue 18: the 50-step row of Table 3 is the RAM denoiser, not MDM; Table 6's B-E follow
+    the paper (B, C one smooth-L1 alignment; D, E TMR's filtered InfoNCE). Both tables carry a note."""
+    t3 = get_table("table3")
+    assert "not MDM" in t3.rows[0].name and "RAM" in t3.rows[0].name and not any(r.name.startswith("MDM") for r in t3.rows)
+    assert t3.note and "not MDM" in t3.note
+    t6 = get_table("table6")
+    labels = " ".join(r.name + " " + str(r.params) for r in t6.rows)
+    assert "MSE" not in labels and "smooth-L1(z_s, z_m), w 1'" in labels and "smooth-L1(z_s, z_m), w 1e-5" in labels
+    losses = {r.train["variant"]: train_config(r.train, SCALES["small"], "humanml3d", 0).loss for r in t6.rows}
+    assert (losses["B"].w_latent_smoothl1, losses["C"].w_latent_smoothl1, losses["E"].w_latent_smoothl1) == (1.0, 1e-5, 1e-5)
+    assert losses["D"].nce_filter_threshold == losses["E"].nce_filter_threshold == 0.8
+    assert t6.note and "issue 18" in t6.note
+
+
+def test_run_names_follow_the_later_loss_settings_only_when_set():
+    """Settings added later (negatives, nce_filter_threshold) at the value that means what older
+    runs did stay out of the run name, so those runs keep their folders; other values change it."""
+    ours = train_config({"variant": "ours"}, SCALES["small"], "humanml3d", 0)
+    per_device = train_config({"variant": "ours", "loss": {"negatives": "per_device"}}, SCALES["small"], "humanml3d", 0)
+    assert run_name(per_device) != run_name(ours)
+    d = train_config({"variant": "D"}, SCALES["small"], "humanml3d", 0)
+    unfiltered = train_config({"variant": "D", "loss": {"nce_filter_threshold": None}}, SCALES["small"], "humanml3d", 0)
+    assert run_name(d) != run_name(unfiltered) and run_name(unfiltered).split("-")[0] == run_name(d).split("-")[0] == "D"
+
+
+def test_notes_are_shown_in_results_sections():
+    spec = get_table("table6")
+    assert f"- **Note:** {spec.note}" in pending_section(spec, "cmd")
+    assert "- **Note:**" not in pending_section(get_table("table5"), "cmd")  # no note, no line
 
 
 def test_results_page_sections(tmp_path):

@@ -1,4 +1,5 @@
-"""The RAM objective: formulas, gradient routing of L_align, condition dropout, ablation variants."""
+"""The RAM objective: formulas, gradient routing of L_align, condition dropout, ablation variants,
+TMR's negative filtering, and the in-batch negatives split over processes."""
 
 import pytest
 import torch
@@ -6,7 +7,17 @@ import torch.nn.functional as F
 
 from ramotion.diffusion import GaussianDiffusion
 from ramotion.model import RAM, RAMConfig
-from ramotion.train.losses import LATENT_OBJECTIVES, LossConfig, masked_mse, motion_centric_alignment, ram_loss, self_regularisation
+from ramotion.train.config import TrainConfig
+from ramotion.train.losses import (
+    LATENT_OBJECTIVES,
+    LossConfig,
+    info_nce,
+    masked_mse,
+    motion_centric_alignment,
+    ram_loss,
+    self_regularisation,
+    sentence_embeddings,
+)
 
 TINY = dict(latent_dim=16, text_dim=12, enc_layers=1, enc_heads=2, enc_ff=32, dim=32, layers=1, heads=2, ff=64, max_frames=20, feature_dim=263, dropout=0.0)
 
@@ -136,3 +147,95 @@ def test_bad_loss_config():
         LossConfig(cond_dropout=1.5)
     with pytest.raises(ValueError, match=r"sr_tau \(a temperature\) must be a finite number > 0"):
         LossConfig(sr_tau=0)
+
+
+def test_bad_negatives_and_filter_settings():
+    with pytest.raises(ValueError, match="negatives must be one of global, per_device; got 'both'"):
+        LossConfig(negatives="both")
+    with pytest.raises(ValueError, match=r"nce_filter_threshold must be a similarity score in \[0, 1\]"):
+        LossConfig(nce_filter_threshold=1.5)
+    assert LossConfig().negatives == "global" and LossConfig().nce_filter_threshold is None  # the paper's batch is one batch
+
+
+def test_table6_variants_as_the_paper_defines_them():
+    """B and C: one bidirectional smooth-L1 alignment at weights 1 and TEMOS's 1e-5; D and E:
+    TMR's InfoNCE with its filtering at 0.8, E with the same alignment at 1e-5; none uses MSE."""
+    cfg = {name: LossConfig(**LATENT_OBJECTIVES[name]) for name in "ABCDE"}
+    assert (cfg["B"].w_latent_smoothl1, cfg["C"].w_latent_smoothl1) == (1.0, 1e-5)
+    assert LossConfig(**{**LATENT_OBJECTIVES["B"], "w_latent_smoothl1": 1e-5}) == cfg["C"]  # only the weight differs
+    assert (cfg["D"].w_nce, cfg["D"].nce_tau, cfg["D"].nce_filter_threshold, cfg["D"].w_latent_smoothl1) == (1.0, 0.1, 0.8, 0.0)
+    assert (cfg["E"].w_nce, cfg["E"].nce_tau, cfg["E"].nce_filter_threshold, cfg["E"].w_latent_smoothl1) == (0.1, 0.1, 0.8, 1e-5)
+    assert all(c.w_latent_mse == 0 and c.w_align == 0 and c.w_sr == 0 for c in cfg.values())
+
+
+def test_configs_saved_before_the_new_settings_still_load():
+    """A run saved with the old B (bidirectional MSE) and without negatives / nce_filter_threshold."""
+    old = TrainConfig(preset="tiny", variant="B").to_dict()
+    old["loss"] = {k: v for k, v in old["loss"].items() if k not in ("negatives", "nce_filter_threshold")}
+    old["loss"].update(w_latent_smoothl1=0.0, w_latent_mse=1.0)
+    cfg = TrainConfig.from_dict(old)
+    assert cfg.loss.w_latent_mse == 1.0 and cfg.loss.nce_filter_threshold is None and cfg.loss.negatives == "global"
+    torch.manual_seed(0)
+    out = ram_loss(RAM(RAMConfig(**TINY)), GaussianDiffusion(50), *batch(), cfg.loss)
+    assert "latent_mse" in out.terms and "latent_smoothl1" not in out.terms  # it resumes with its own objective
+
+
+def test_info_nce_filters_near_duplicate_negatives_like_tmr():
+    """TMR's filter: pair j is no negative of pair i when (1 + cos(sent_i, sent_j)) / 2 > threshold;
+    checked against the loss written out with those logits removed."""
+    g = torch.Generator().manual_seed(0)
+    z_s, z_m, sent = torch.randn(6, 8, generator=g), torch.randn(6, 8, generator=g), torch.randn(6, 5, generator=g)
+    sent[4] = sent[1] + 0.01  # near-duplicate captions: score ~1
+    sent[2] = -sent[0]  # opposite: score 0, kept
+    got = info_nce(z_s, z_m, 0.1, sent=sent, filter_threshold=0.8)
+    a, b = F.normalize(z_s, dim=-1), F.normalize(z_m, dim=-1)
+    logits = a @ b.T / 0.1
+    keep = torch.ones(6, 6, dtype=torch.bool)
+    keep[1, 4] = keep[4, 1] = False
+    loss = 0.0
+    for i in range(6):
+        t2m = logits[i][keep[i]]
+        m2t = logits[:, i][keep[i]]
+        pos = int(keep[i, :i].sum())  # where the positive pair sits among the kept ones
+        loss = loss + 0.5 * (-torch.log_softmax(t2m, 0)[pos] - torch.log_softmax(m2t, 0)[pos]) / 6
+    torch.testing.assert_close(got, loss)
+    # No filtering, or a threshold no pair exceeds: TMR's plain symmetric InfoNCE.
+    plain = 0.5 * (F.cross_entropy(logits, torch.arange(6)) + F.cross_entropy(logits.T, torch.arange(6)))
+    torch.testing.assert_close(info_nce(z_s, z_m, 0.1), plain)
+    torch.testing.assert_close(info_nce(z_s, z_m, 0.1, sent=sent, filter_threshold=1.0), plain)
+    with pytest.raises(ValueError, match="sentence embeddings"):
+        info_nce(z_s, z_m, 0.1, filter_threshold=0.8)
+
+
+def test_variant_d_filters_by_the_captions_sentence_embeddings():
+    torch.manual_seed(0)
+    model = RAM(RAMConfig(**TINY))
+    motion, mask, text, tmask = batch()
+    text[4], tmask[4] = text[2], tmask[2]  # the same caption twice
+    cfg = LossConfig(**LATENT_OBJECTIVES["D"])
+    out = ram_loss(model, GaussianDiffusion(50), motion, mask, text, tmask, cfg)
+    sent = sentence_embeddings(text, tmask)  # (B, H): mean over the tokens, normalised
+    torch.testing.assert_close(sent[0], F.normalize(text[0][tmask[0]].mean(0), dim=0))
+    torch.testing.assert_close(out.terms["nce"], info_nce(out.z_s, out.z_m, 0.1, sent=sent, filter_threshold=0.8))
+    assert not torch.allclose(out.terms["nce"], info_nce(out.z_s, out.z_m, 0.1))  # the duplicate was filtered
+
+
+def test_in_batch_negatives_split_into_slices_sum_to_the_whole_batch():
+    """The sharding arithmetic the multi-process path relies on, in one process: each slice
+    scored against the whole batch (its rows at `offset`), averaged over slices, gives the
+    whole batch's L_sr and InfoNCE, values and gradients (tests/test_losses_distributed.py runs
+    it on two real processes)."""
+    g = torch.Generator().manual_seed(1)
+    z_s = torch.randn(8, 6, generator=g, requires_grad=True)
+    z_m = torch.randn(8, 6, generator=g, requires_grad=True)
+    sent = torch.randn(8, 4, generator=g)
+    sent[6] = sent[1]
+    whole = self_regularisation(z_m, 0.5) + info_nce(z_s, z_m, 0.1, sent=sent, filter_threshold=0.8)
+    parts = sum(
+        self_regularisation(z_m[s : s + 4], 0.5, batch=z_m, offset=s)
+        + info_nce(z_s[s : s + 4], z_m[s : s + 4], 0.1, all_s=z_s, all_m=z_m, offset=s, sent=sent[s : s + 4], all_sent=sent, filter_threshold=0.8)
+        for s in (0, 4)
+    ) / 2
+    torch.testing.assert_close(parts, whole)
+    for got, want in zip(torch.autograd.grad(parts, [z_s, z_m]), torch.autograd.grad(whole, [z_s, z_m])):
+        torch.testing.assert_close(got, want)

@@ -2,7 +2,9 @@
 
 Motion side: the features without the 4 foot contacts -> `MovementConvEncoder` (two
 Conv1d blocks, kernel 4 stride 2, so one latent per 4 frames) -> `MotionEncoderBiGRUCo`
-(bidirectional GRU over length // 4 latents, last hidden states -> 512).
+(bidirectional GRU over length // 4 latents, last hidden states -> 512). The official
+loader zero-pads every normalised motion to 196 frames and convolves the whole padded
+tensor; `T2MEvaluator.embed_motion` gives the same embedding for any batch (see there).
 Text side: word vectors + a linear map of the 15-way POS one-hot -> `TextEncoderBiGRUCo`
 (bidirectional GRU over the tokens -> 512).
 
@@ -35,6 +37,12 @@ from .word_vectors import MAX_TEXT_LEN, POS_CLASSES, WordVectors
 OFFICIAL_KEYS = ("movement_encoder", "text_encoder", "motion_encoder")
 CONFIG_NAME = "evaluator.json"
 WEIGHTS_NAME = "evaluator.safetensors"
+# The official loaders (HumanML3D and KIT-ML) zero-pad every normalised motion to this many frames.
+OFFICIAL_PADDED_FRAMES = 196
+# Bumped whenever embed_motion's result changes for some input, so that saved protocol results
+# computed with an older embedding are not reused (evaluation.protocol puts it in its fingerprint).
+# 2: a motion filling all 196 frames no longer sees an appended zero unit (issue 18).
+MOTION_EMBEDDING_REVISION = 2
 
 
 @dataclass
@@ -82,8 +90,20 @@ class MovementConvEncoder(nn.Module):
         )
         self.out_net = nn.Linear(output_size, output_size)
 
-    def forward(self, x: Tensor) -> Tensor:
-        h = self.main(x.transpose(1, 2)).transpose(1, 2)  # (B, T//4, latent)
+    def forward(self, x: Tensor, ends: Tensor | None = None) -> Tensor:
+        """(B, T, D-4) -> (B, T // 4, latent) movement latents.
+
+        `ends` (B,) frame counts, even: where each motion's zero-padded tensor ends when that
+        is before T. The second convolution then reads its own zero padding from the first
+        block's column ends // 2 on, exactly as if the tensor were cut there (the first block's
+        output on zero frames is not zero: it has a bias). None: every tensor ends at T.
+        """
+        h = self.main[:3](x.transpose(1, 2))  # (B, hidden, T//2); column j reads frames 2j-1 .. 2j+2
+        if ends is not None:
+            cols = torch.arange(h.shape[-1], device=h.device)  # (T//2,)
+            inside = cols[None, :] < (ends.to(h.device) // 2)[:, None]  # (B, T//2)
+            h = h * inside[:, None, :].to(h.dtype)
+        h = self.main[3:](h).transpose(1, 2)  # (B, T//4, latent); latent u reads frames 4u-3 .. 4u+6
         return self.out_net(h)
 
 
@@ -170,25 +190,32 @@ class T2MEvaluator(nn.Module):
     def embed_motion(self, motion: Tensor, lengths: Tensor, normalized: bool = False) -> Tensor:
         """(B, T, D) features (raw unless `normalized`) with (B,) frame counts -> (B, embed).
 
-        Frames beyond a motion's length are ignored; lengths are floored to whole
-        units of 4 frames as in the protocol.
+        Lengths are floored to whole units of 4 frames as in the protocol, and frames beyond
+        them are ignored. Each motion gets the official embedding: that of the motion
+        zero-padded to 196 frames (`OFFICIAL_PADDED_FRAMES`), both convolutions run over the
+        whole padded tensor, and the GRU reading its first length // 4 latents. It does not
+        depend on the other motions of the batch. A motion longer than 196 frames (never in
+        the protocol, which crops to 196) is treated as padded to its own length.
         """
         if motion.shape[-1] != self.config.dim_pose:
             raise ValueError(f"motion has {motion.shape[-1]} features, the evaluator expects {self.config.dim_pose}")
         x = motion.to(self.device, torch.float32)
         x = x if normalized else self.normalize(x)
-        units = torch.as_tensor(lengths).to(torch.long).cpu() // self.config.unit_length  # (B,)
-        if int(units.min()) < 1:
-            raise ValueError(f"motions need at least {self.config.unit_length} frames for the evaluator")
-        # The official loader zero-pads normalised motions to 196 frames, so the last unit's
-        # convolution window sees zeros past the end. Zeroing past each length and padding
-        # by one extra unit reproduces that exactly, for any batch composition.
         unit = self.config.unit_length
-        t = int(units.max()) * unit
+        units = torch.as_tensor(lengths).to(torch.long).cpu() // unit  # (B,)
+        if int(units.min()) < 1:
+            raise ValueError(f"motions need at least {unit} frames for the evaluator")
+        frames = (units * unit).to(x.device)  # (B,) whole-unit lengths
+        t = int(frames.max())
         x = x[:, :t, :-4]  # drop the 4 foot contacts -> (B, t, D-4)
-        valid = torch.arange(t, device=x.device)[None, :] < (units.to(x.device) * unit)[:, None]  # (B, t)
-        x = torch.nn.functional.pad(x * valid[..., None], (0, 0, 0, unit))  # (B, t + 4, D-4)
-        movements = self.movement_encoder(x)  # (B, t//4 + 1, latent)
+        valid = torch.arange(t, device=x.device)[None, :] < frames[:, None]  # (B, t)
+        # The last latent a motion's GRU reads (unit u = frames/4 - 1) sees frames up to
+        # frames + 2. In the official tensor those are zero frames when the motion is shorter
+        # than 196, so one appended zero unit provides them; a motion filling all 196 frames
+        # has nothing after them but the convolutions' own padding, which `ends` reproduces.
+        x = torch.nn.functional.pad(x * valid[..., None], (0, 0, 0, unit))  # (B, t + unit, D-4)
+        ends = frames.clamp_min(OFFICIAL_PADDED_FRAMES)  # (B,) where each official tensor ends
+        movements = self.movement_encoder(x, ends)  # (B, t/unit + 1, latent)
         return self.motion_encoder(movements, units)
 
     def embed_text(self, word_embs: Tensor, pos_onehot: Tensor, lengths: Tensor) -> Tensor:

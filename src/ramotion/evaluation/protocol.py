@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from ..io_utils import write_text
 from . import metrics
 from .data import EvalBatch, EvalDataset
-from .evaluator import T2MEvaluator
+from .evaluator import MOTION_EMBEDDING_REVISION, T2MEvaluator
 
 # A generator: (captions, frame counts, one seed per caption) -> raw (de-normalised)
 # features, either a (B, max(lengths), D) tensor/array or a list of (L_i, D) arrays.
@@ -235,8 +235,10 @@ class Protocol:
     # --- resumability ---------------------------------------------------------------
 
     def _fingerprint(self) -> str:
+        """What a saved replication must match to be reused: the protocol, the identity and how
+        motions are embedded (results saved before the embedding changed are recomputed)."""
         extra = json.dumps(self.identity, sort_keys=True, default=str)
-        return hashlib.sha1(f"{self.config.fingerprint()}|{extra}".encode()).hexdigest()[:16]
+        return hashlib.sha1(f"{self.config.fingerprint()}|{extra}|motion-embedding-{MOTION_EMBEDDING_REVISION}".encode()).hexdigest()[:16]
 
     def _rep_path(self, name: str, r: int) -> Path | None:
         return None if self.out_dir is None else self.out_dir / "replications" / _slug(name) / f"{r:03d}.json"

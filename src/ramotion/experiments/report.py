@@ -168,6 +168,7 @@ def section_markdown(spec: TableSpec, rows: dict[str, dict[str, Any]], settings:
         "Intervals cover evaluation randomness only: every retrained row is one training run (one seed).",
         "",
         f"- **Paper's claim:** {spec.claim}",
+        *_note_line(spec),
         *[f"- **Ours:** {o}" for o in observations(spec, rows)],
         f"- **Hardware:** {hardware_line(settings['hardware'])}; device `{settings['device']}`, sampling dtype {settings['dtype']}.",
         f"- **Wall time:** {settings['wall_seconds'] / 60:.1f} min for this command"
@@ -275,9 +276,15 @@ def write_experiment_report(
     return md_path, json_path, png
 
 
+def _note_line(spec: TableSpec) -> list[str]:
+    """'- **Note:** ...' when the table has a note (how its rows differ from the paper's or from before)."""
+    return [f"- **Note:** {spec.note}"] if spec.note else []
+
+
 def pending_section(spec: TableSpec, command: str) -> str:
     """A results-page section for an experiment that has not been run yet."""
-    return f"## {spec.title}\n\n**Not yet run.** Regenerate with:\n\n```bash\n{command}\n```\n\n- **Paper's claim:** {spec.claim}\n"
+    note = "".join(f"{line}\n" for line in _note_line(spec))
+    return f"## {spec.title}\n\n**Not yet run.** Regenerate with:\n\n```bash\n{command}\n```\n\n- **Paper's claim:** {spec.claim}\n{note}"
 
 
 # The commands that regenerate docs/results.md at small scale on this machine (a 2-core CPU).

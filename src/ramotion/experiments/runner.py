@@ -43,6 +43,10 @@ SHARED_MODEL_TRAIN: dict[str, Any] = {"variant": "ours"}
 MODEL_FILES = ("config.json", "model.safetensors", "stats.safetensors", "Mean.npy", "Std.npy")
 # Config fields that do not change the trained weights (left out of a run's hash).
 _BOOKKEEPING = ("log_every", "val_every", "val_batches", "ckpt_every", "keep_checkpoints", "num_workers")
+# Loss settings added after runs had been saved, at the value that means what those runs did
+# (no negative filtering; one process, where "global" negatives are its own): left out of the
+# run name when at that value, so that the saved runs keep their folders and are reused.
+_LATER_LOSS_SETTINGS: dict[str, Any] = {"nce_filter_threshold": None, "negatives": "global"}
 
 
 @dataclass
@@ -221,6 +225,9 @@ def run_name(cfg: Any) -> str:
     d = cfg.to_dict()
     for k in (*_BOOKKEEPING, "variant"):
         d.pop(k, None)
+    for k, v in _LATER_LOSS_SETTINGS.items():
+        if d["loss"].get(k, v) == v:
+            d["loss"].pop(k, None)
     d = json.loads(json.dumps(d), parse_int=float)  # 1 and 1.0 are the same setting
     label = "+".join(sorted(v for v, over in VARIANTS.items() if over == VARIANTS[cfg.variant]))
     return f"{label}-{fingerprint(d)[:10]}"

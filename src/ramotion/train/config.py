@@ -99,7 +99,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 PRESETS: dict[str, dict[str, Any]] = {
-    # The paper (spec §7). text_dim follows the language model actually used.
+    # The paper (spec §7). text_dim follows the language model actually used. On several
+    # processes, L_sr's negatives are the whole global batch (LossConfig.negatives="global",
+    # the default; "per_device" restricts them to each process's slice).
     "humanml3d": {},
     "kit": {"skeleton": "kit", "model": {"feature_dim": 251, "latent_dim": 192}, "steps": 400_000},
     # Small CPU preset: learns on the procedural corpus within minutes on 2 cores. fp32:

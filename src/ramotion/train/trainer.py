@@ -4,7 +4,8 @@ accumulation, exact resume, TensorBoard, a tqdm bar, periodic validation and los
 The same code runs on one CPU, one GPU or many (`accelerate launch ... -m ramotion train`):
 each process draws its own slice of every global batch (ShardedBatchSampler), so the
 effective batch is batch_size × grad_accum × processes and the data order is a pure
-function of (seed, epoch), which is what makes resume exact.
+function of (seed, epoch), which is what makes resume exact. The in-batch negatives of L_sr
+and InfoNCE span all processes' slices of each micro-step's global batch (`loss.negatives`, see losses.py).
 
 Run folder:
   train_config.json        the resolved TrainConfig, the data root (absolute) and the
