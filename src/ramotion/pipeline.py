@@ -34,9 +34,10 @@ from .model.checkpoint import CONFIG_NAME, load_model, load_stats, read_config, 
 from .model.ram import RAM
 from .motion.cleanup import CleanupConfig
 from .motion.normalize import Normalizer
+from .editing import EditingMixin, InpaintRequest
 from .outputs import Motion, MotionBatch
-from .runtime import resolve_device, resolve_dtype
-from .sampling import PerSampleNoise, RegSteps, SamplerConfig, lengths_to_mask, sample
+from .runtime import progress_bar, resolve_device, resolve_dtype
+from .sampling import PerSampleNoise, RegSteps, SamplerConfig, lengths_to_mask, sample, sample_inpaint
 from .skeleton import skeleton_for_feature_dim
 
 MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds
@@ -62,7 +63,7 @@ def no_default_model_message() -> str:
     )
 
 
-class RAMPipeline:
+class RAMPipeline(EditingMixin):
     """A RAM model, its normalisation stats, its text model and the sampler, ready to generate."""
 
     def __init__(
@@ -286,33 +287,16 @@ class RAMPipeline:
         False: the raw joints of the features). cancelled: checked before each batch and after each
         denoising step; when it returns True the call raises GenerationCancelled (nothing is returned).
         """
-        prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
-        if not prompt_list:
-            raise ValueError("no prompts given")
-        prompt_list = self.check_prompts(prompt_list)
+        prompt_list = self._prompt_list(prompts)
         n = len(prompt_list)
         lengths = self.lengths_for(n, seconds, frames)
         seeds = self._seeds(seed, n)
-        defaults = self.default_sampler()
-        steps = defaults["steps"] if steps is None else steps
-        w_reg = defaults["w_reg"] if w_reg is None else w_reg
-        w_cfg = defaults["w_cfg"] if w_cfg is None else w_cfg
-        reg_steps = defaults["reg_steps"] if reg_steps is None else reg_steps
-        config = SamplerConfig(
-            steps=steps, w_reg=w_reg, w_cfg=w_cfg, reg_steps=reg_steps, reg_source=reg_source, timesteps=tuple(timesteps) if timesteps is not None else None
-        )
-        config.validate()
+        config, kept, compute_dtype = self._run_settings(steps, w_reg, w_cfg, reg_steps, reg_source, timesteps, dtype, batch_size)
         clean = self.resolve_cleanup(cleanup)
-        kept = config.kept_timesteps(self.diffusion.num_steps)  # fail on bad steps / schedules before any work
-        if any(config.reg_flags(kept)) and self.model.motion_encoder is None:
-            raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
-        compute_dtype = resolve_dtype(dtype, self.device, self.config.dim) if dtype is not None else self.dtype
-        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-            raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
 
         chunks = _batches(lengths, batch_size or n, one_length=compute_dtype != torch.float32)
         results: list[Motion | None] = [None] * n
-        bar = _progress(len(chunks) * len(kept), progress)
+        bar = progress_bar(len(chunks) * len(kept), progress)
         for chunk in chunks:
             feats = self.generate_features(
                 [prompt_list[i] for i in chunk], [lengths[i] for i in chunk], [seeds[i] for i in chunk], config, compute_dtype, bar=bar, cancelled=cancelled
@@ -322,6 +306,43 @@ class RAMPipeline:
         if bar is not None:
             bar.close()
         return MotionBatch([m for m in results if m is not None])
+
+    def _prompt_list(self, prompts: str | Sequence[str]) -> list[str]:
+        """One prompt or a list of them, checked (`check_prompts`); ValueError for none."""
+        prompt_list = [prompts] if isinstance(prompts, str) else list(prompts)
+        if not prompt_list:
+            raise ValueError("no prompts given")
+        return self.check_prompts(prompt_list)
+
+    def _run_settings(
+        self,
+        steps: int | None,
+        w_reg: float | None,
+        w_cfg: float | None,
+        reg_steps: RegSteps | None,
+        reg_source: str,
+        timesteps: Sequence[int] | None,
+        dtype: str | torch.dtype | None,
+        batch_size: int | None,
+    ) -> tuple[SamplerConfig, list[int], torch.dtype]:
+        """A call's sampler options (None: the model's `default_sampler()`), dtype and batch size,
+        checked before any work -> (sampler config, its kept timesteps, compute dtype)."""
+        defaults = self.default_sampler()
+        steps = defaults["steps"] if steps is None else steps
+        w_reg = defaults["w_reg"] if w_reg is None else w_reg
+        w_cfg = defaults["w_cfg"] if w_cfg is None else w_cfg
+        reg_steps = defaults["reg_steps"] if reg_steps is None else reg_steps
+        config = SamplerConfig(
+            steps=steps, w_reg=w_reg, w_cfg=w_cfg, reg_steps=reg_steps, reg_source=reg_source, timesteps=tuple(timesteps) if timesteps is not None else None
+        )
+        config.validate()
+        kept = config.kept_timesteps(self.diffusion.num_steps)  # fail on bad steps / schedules before any work
+        if any(config.reg_flags(kept)) and self.model.motion_encoder is None:
+            raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
+        compute_dtype = resolve_dtype(dtype, self.device, self.config.dim) if dtype is not None else self.dtype
+        if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
+        return config, kept, compute_dtype
 
     @torch.inference_mode()
     def generate_features(
@@ -335,6 +356,7 @@ class RAMPipeline:
         pad_to: int | None = None,
         bar: Any = None,
         cancelled: Callable[[], bool] | None = None,
+        inpaint: InpaintRequest | None = None,
     ) -> list[np.ndarray]:
         """Sample one batch (text in -> raw features (L_i, D) float32 out), without input checks.
 
@@ -342,7 +364,8 @@ class RAMPipeline:
         MDM's fixed 196-frame padding in benchmarks). `bar` gets one update per step.
         `cancelled` is called before the text encoding and after every denoising step; when it
         returns True, GenerationCancelled is raised there, so an abandoned batch costs at most
-        one more step.
+        one more step. `inpaint` (known raw features and kept mask over the batch's frames, root
+        anchors, join blending) samples with that part fixed (`sampling.sample_inpaint`; see `edit`).
         """
         if pad_to is not None and pad_to < max(lengths):
             raise ValueError(f"pad_to={pad_to} is shorter than the longest sample ({max(lengths)} frames)")
@@ -365,7 +388,14 @@ class RAMPipeline:
                 z = self.encode_text(prompts)  # (B, d_E), once
             else:  # each prompt alone: padded tokens would round differently (see __call__)
                 z = torch.cat([self.encode_text([p]) for p in prompts])  # (B, d_E)
-            x = sample(self.model.denoise, encode_motion, self.diffusion, z, mask, noise, config, callback)  # (B, T, D) normalised
+            if inpaint is None:
+                x = sample(self.model.denoise, encode_motion, self.diffusion, z, mask, noise, config, callback)  # (B, T, D) normalised
+            else:
+                known = self.normalizer.normalize(inpaint.known.to(self.device, torch.float32))  # (B, T, D) normalised
+                project = self._projector(inpaint) if inpaint.anchors or inpaint.bone_lengths is not None else None
+                x = sample_inpaint(
+                    self.model.denoise, encode_motion, self.diffusion, z, mask, noise, known, inpaint.keep.to(self.device), config, callback, project, inpaint.blend_frames
+                )  # fmt: skip
         feats = self.normalizer.denormalize(x.float()).cpu().numpy()
         out = [feats[i, :n].astype(np.float32) for i, n in enumerate(lengths)]
         bad = [prompts[i] for i, f in enumerate(out) if not np.isfinite(f).all()]
@@ -456,12 +486,3 @@ class _PaddedNoise:
     def draw(self) -> Tensor:
         x = self.inner.draw()  # (B, T, D)
         return torch.nn.functional.pad(x, (0, 0, 0, self.frames - x.shape[1]))
-
-
-def _progress(total: int, enabled: bool) -> Any:
-    """A tqdm bar over denoising steps, or None."""
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc="denoising", unit="step", leave=False)

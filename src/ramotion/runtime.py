@@ -1,4 +1,5 @@
-"""Where and in what precision a model runs: the torch device and the compute dtype.
+"""Where and in what precision a model runs: the torch device and the compute dtype (and the
+progress bar over denoising steps).
 
 `resolve_device` turns a user's device ("cpu", "cuda:1", None) into a usable torch device;
 `resolve_dtype` picks the compute dtype ("auto": bf16/fp16 where it is fast, else fp32).
@@ -6,6 +7,8 @@ The pipeline, the benchmarks and the experiment runner all ask here.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 
@@ -63,3 +66,12 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"device {device!r} asked for, but MPS is not available here")
     return dev
+
+
+def progress_bar(total: int, enabled: bool) -> Any:
+    """A tqdm bar over denoising steps, or None."""
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="denoising", unit="step", leave=False)

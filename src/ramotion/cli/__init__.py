@@ -16,6 +16,7 @@ from .common import UserError
 # Verb modules, in the order `ramotion --help` lists them.
 VERB_MODULES = [
     "generate",
+    "edit",
     "train",
     "render",
     "export",

@@ -1,6 +1,7 @@
-"""Sampling: DDPM over kept timesteps with classifier-free guidance and REG (spec §4, §6)."""
+"""Sampling: DDPM over kept timesteps with classifier-free guidance and REG (spec §4, §6), and inpainting."""
 
 from .guidance import RegSteps, guided_x0, parse_reg_steps, reg_schedule
+from .inpaint import check_known_mask, sample_inpaint
 from .noise import PerSampleNoise, lengths_to_mask
 from .sampler import MDM_BASELINE, SamplerConfig, posterior_coefficients, sample, sample_mdm
 
@@ -9,11 +10,13 @@ __all__ = [
     "PerSampleNoise",
     "RegSteps",
     "SamplerConfig",
+    "check_known_mask",
     "guided_x0",
     "lengths_to_mask",
     "parse_reg_steps",
     "posterior_coefficients",
     "reg_schedule",
     "sample",
+    "sample_inpaint",
     "sample_mdm",
 ]

@@ -120,13 +120,16 @@ def sample(
     noise: NoiseSource,
     config: SamplerConfig = SamplerConfig(),
     callback: Callable[[int, int, Tensor], None] | None = None,
+    x0_hook: Callable[[Tensor], Tensor] | None = None,
 ) -> Tensor:
     """Sample normalised motions x0 (B, T, D) for text latents z_text (B, d_E) and mask (B, T).
 
     Step k at timestep t_k: x̃ from `guided_x0` (REG from the previous step's estimate
     when the schedule says so), then x_{t_{k+1}} = posterior mean + sigma·noise (the
     last step returns x̃ itself). Padded frames stay exactly zero. `callback(k, t_k, x̃)`
-    runs after each step (progress bars, visualising the trajectory).
+    runs after each step (progress bars, visualising the trajectory). `x0_hook(x̃) -> x̃'`
+    (both (B, T, D)) rewrites every step's estimate before the posterior step and before
+    REG re-encodes it (inpainting imposes the known part there: `sampling.inpaint`).
     """
     config.validate()
     timesteps = config.kept_timesteps(diffusion.num_steps)
@@ -149,12 +152,17 @@ def sample(
             denoise, encode_motion, x, t_batch, z_text, mask, w_cfg=config.w_cfg, w_reg=config.w_reg, x_prev=previous if use_reg[k] else None
         )
         x_tilde = x_tilde * frame_mask
+        if x0_hook is not None:
+            x_tilde = x0_hook(x_tilde)
         c0, ct, sigma = coefficients[k]
         x = c0 * x_tilde + ct * x
         if sigma > 0:
             x = x + sigma * noise.draw()
         if k + 1 < len(timesteps) and use_reg[k + 1]:
-            previous = x_tilde if config.reg_source == "guided" else x_cond * frame_mask
+            if config.reg_source == "guided":
+                previous = x_tilde
+            else:
+                previous = x_cond * frame_mask if x0_hook is None else x0_hook(x_cond * frame_mask)
         if callback is not None:
             callback(k, t, x_tilde)
     return x
