@@ -92,6 +92,20 @@ SIZE_LIMITS: dict[str, int] = {
 }
 
 
+@dataclass(frozen=True)
+class EncoderConfig:
+    """The sizes of one sequence encoder (E_T or E_M), cut from a RAMConfig by
+    `RAMConfig.text_encoder_config()` / `motion_encoder_config()`."""
+
+    in_dim: int  # input features per position (the LM's hidden size, or the motion's D)
+    latent_dim: int = 256  # d_E
+    layers: int = 6
+    heads: int = 4
+    ff: int = 1024
+    dropout: float = 0.1
+    max_len: int = 512  # longest input (positions; +1 for the special token)
+
+
 @dataclass
 class RAMConfig:
     """Sizes of E_T, E_M and D (spec §3) and the diffusion length (spec §4).
@@ -131,6 +145,14 @@ class RAMConfig:
         check_bool("RAMConfig.use_motion_encoder", self.use_motion_encoder)
         if not isinstance(self.text_model, str) or not self.text_model.strip():
             raise ValueError(f"RAMConfig.text_model must be a non-empty string (a language model name or path), got {_shown(self.text_model)}")
+
+    def text_encoder_config(self) -> EncoderConfig:
+        """E_T's sizes: over the frozen LM's token states."""
+        return EncoderConfig(self.text_dim, self.latent_dim, self.enc_layers, self.enc_heads, self.enc_ff, self.dropout, self.max_text_tokens)
+
+    def motion_encoder_config(self) -> EncoderConfig:
+        """E_M's sizes: over normalised motion features."""
+        return EncoderConfig(self.feature_dim, self.latent_dim, self.enc_layers, self.enc_heads, self.enc_ff, self.dropout, self.max_frames)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict for JSON."""

@@ -5,38 +5,31 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .config import RAMConfig
 from .embeddings import PositionalEncoding, TimestepEmbedding
 from .transformer import Encoder
 
 
 class Denoiser(nn.Module):
-    """Linear(D -> dim) per frame; one condition token Linear(d_E -> dim)(z) + timestep embedding,
+    """D with the sizes of a RAMConfig (feature_dim, latent_dim, dim, layers, heads, ff,
+    dropout, max_frames, num_diffusion_steps).
+
+    Linear(D -> dim) per frame; one condition token Linear(d_E -> dim)(z) + timestep embedding,
     prepended; sinusoidal positions; post-norm transformer encoder (gelu) with padded frames
     masked; the condition token dropped; Linear(dim -> D).
     """
 
-    def __init__(
-        self,
-        feature_dim: int = 263,
-        latent_dim: int = 256,
-        dim: int = 512,
-        layers: int = 8,
-        heads: int = 4,
-        ff: int = 1024,
-        dropout: float = 0.1,
-        max_frames: int = 196,
-        num_steps: int = 50,
-    ) -> None:
+    def __init__(self, config: RAMConfig) -> None:
         super().__init__()
-        self.feature_dim = feature_dim
-        self.max_frames = max_frames
-        self.num_steps = num_steps
-        self.input_proj = nn.Linear(feature_dim, dim)
-        self.cond_proj = nn.Linear(latent_dim, dim)
-        self.time_embed = TimestepEmbedding(dim, num_steps)
-        self.positions = PositionalEncoding(dim, max_frames + 1, dropout)
-        self.encoder = Encoder(dim, heads, ff, dropout, layers)
-        self.output_proj = nn.Linear(dim, feature_dim)
+        self.feature_dim = config.feature_dim
+        self.max_frames = config.max_frames
+        self.num_steps = config.num_diffusion_steps
+        self.input_proj = nn.Linear(config.feature_dim, config.dim)
+        self.cond_proj = nn.Linear(config.latent_dim, config.dim)
+        self.time_embed = TimestepEmbedding(config.dim, config.num_diffusion_steps)
+        self.positions = PositionalEncoding(config.dim, config.max_frames + 1, config.dropout)
+        self.encoder = Encoder(config.dim, config.heads, config.ff, config.dropout, config.layers)
+        self.output_proj = nn.Linear(config.dim, config.feature_dim)
 
     def forward(self, x_t: Tensor, t: Tensor, z: Tensor, mask: Tensor) -> Tensor:
         """(B, T, D) noisy motion, (B,) long timesteps, (B, d_E) latent (zeros = unconditional),
@@ -57,8 +50,3 @@ class Denoiser(nn.Module):
         # Project before dropping the condition token: a linear layer over a strided slice runs
         # as a batched product for batches > 1, which rounds differently in bf16 (transformer.py).
         return self.output_proj(h)[:, 1:]  # (B, T, D)
-
-
-def denoiser_from_config(config) -> Denoiser:  # noqa: ANN001 - RAMConfig
-    """D with the sizes of a RAMConfig."""
-    return Denoiser(config.feature_dim, config.latent_dim, config.dim, config.layers, config.heads, config.ff, config.dropout, config.max_frames, config.num_diffusion_steps)

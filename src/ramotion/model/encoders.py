@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from .config import EncoderConfig
 from .embeddings import PositionalEncoding
 from .transformer import Encoder
 
@@ -14,22 +15,14 @@ class SequenceEncoder(nn.Module):
     a post-norm transformer encoder (gelu) with padding masked; the special token's output is z.
     """
 
-    def __init__(
-        self,
-        in_dim: int,
-        latent_dim: int = 256,
-        layers: int = 6,
-        heads: int = 4,
-        ff: int = 1024,
-        dropout: float = 0.1,
-        max_len: int = 512,
-    ) -> None:
+    def __init__(self, config: EncoderConfig) -> None:
         super().__init__()
-        self.in_dim = in_dim
-        self.input_proj = nn.Linear(in_dim, latent_dim)
-        self.special_token = nn.Parameter(torch.randn(latent_dim) * 0.02)
-        self.positions = PositionalEncoding(latent_dim, max_len + 1, dropout)
-        self.encoder = Encoder(latent_dim, heads, ff, dropout, layers)
+        self.config = config
+        self.in_dim = config.in_dim
+        self.input_proj = nn.Linear(config.in_dim, config.latent_dim)
+        self.special_token = nn.Parameter(torch.randn(config.latent_dim) * 0.02)
+        self.positions = PositionalEncoding(config.latent_dim, config.max_len + 1, config.dropout)
+        self.encoder = Encoder(config.latent_dim, config.heads, config.ff, config.dropout, config.layers)
 
     def forward(self, x: Tensor, mask: Tensor) -> Tensor:
         """(B, L, in_dim) features, (B, L) bool True=valid -> z (B, d_E)."""
@@ -43,13 +36,3 @@ class SequenceEncoder(nn.Module):
         valid = torch.cat([mask.new_ones(mask.shape[0], 1), mask.bool()], dim=1)
         h = self.encoder(h, valid)
         return h[:, 0]  # (B, d_E)
-
-
-def text_encoder_from_config(config) -> SequenceEncoder:  # noqa: ANN001 - RAMConfig (avoid import cycle)
-    """E_T over the frozen LM's token states."""
-    return SequenceEncoder(config.text_dim, config.latent_dim, config.enc_layers, config.enc_heads, config.enc_ff, config.dropout, config.max_text_tokens)
-
-
-def motion_encoder_from_config(config) -> SequenceEncoder:  # noqa: ANN001
-    """E_M over normalised motion features."""
-    return SequenceEncoder(config.feature_dim, config.latent_dim, config.enc_layers, config.enc_heads, config.enc_ff, config.dropout, config.max_frames)

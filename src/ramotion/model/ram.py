@@ -5,8 +5,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from .config import RAMConfig
-from .denoiser import Denoiser, denoiser_from_config
-from .encoders import SequenceEncoder, motion_encoder_from_config, text_encoder_from_config
+from .denoiser import Denoiser
+from .encoders import SequenceEncoder
 
 
 class RAM(nn.Module):
@@ -20,9 +20,9 @@ class RAM(nn.Module):
     def __init__(self, config: RAMConfig | None = None) -> None:
         super().__init__()
         self.config = config or RAMConfig()
-        self.text_encoder: SequenceEncoder = text_encoder_from_config(self.config)
-        self.motion_encoder: SequenceEncoder | None = motion_encoder_from_config(self.config) if self.config.use_motion_encoder else None
-        self.denoiser: Denoiser = denoiser_from_config(self.config)
+        self.text_encoder = SequenceEncoder(self.config.text_encoder_config())
+        self.motion_encoder = SequenceEncoder(self.config.motion_encoder_config()) if self.config.use_motion_encoder else None
+        self.denoiser = Denoiser(self.config)
 
     def encode_text(self, tokens: Tensor, token_mask: Tensor) -> Tensor:
         """(B, L, text_dim) LM token states, (B, L) bool True=valid -> z_s (B, d_E)."""
