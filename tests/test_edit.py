@@ -17,7 +17,7 @@ from ramotion.motion.features import features_to_joints, joints_to_features
 from ramotion.motion.parts import BODY_PARTS, frame_keep_mask, part_feature_mask, part_joints
 from ramotion.motion.trajectory import anchor_root, heading_angles, root_gaps, source_anchors
 from ramotion.pipeline import RAMPipeline
-from ramotion.sampling import PerSampleNoise, SamplerConfig, lengths_to_mask, sample_inpaint
+from ramotion.sampling import PerSampleNoise, SamplerConfig, SamplingPlan, lengths_to_mask, sample_inpaint
 from ramotion.sampling.inpaint import join_blender
 from ramotion.skeleton import HUMANML3D, KIT
 
@@ -170,11 +170,12 @@ def test_sample_inpaint_imposes_before_reg_and_returns_known_exactly() -> None:
     keep[1, :, :3] = True  # and, for sample 1, three features everywhere
     mask = lengths_to_mask([12, 12])
     config = SamplerConfig(steps=6, w_reg=2.0, w_cfg=0.5)
-    out = sample_inpaint(denoise, encode, GaussianDiffusion(50), torch.randn(2, 16, generator=gen), mask, PerSampleNoise([0, 1], [12, 12], 8), known, keep, config)
+    plan = SamplingPlan.resolve(config, GaussianDiffusion(50), motion_encoder=True)
+    out = sample_inpaint(denoise, encode, plan, torch.randn(2, 16, generator=gen), mask, PerSampleNoise([0, 1], [12, 12], 8), known, keep)
     assert len(seen) == 5 and all(torch.equal(s[keep], known[keep]) for s in seen)
     assert torch.equal(out[keep], known[keep]) and not torch.allclose(out[~keep], known[~keep])
     blended = sample_inpaint(
-        denoise, encode, GaussianDiffusion(50), torch.zeros(2, 16), mask, PerSampleNoise([0, 1], [12, 12], 8), known, keep, config, blend_frames=3
+        denoise, encode, plan, torch.zeros(2, 16), mask, PerSampleNoise([0, 1], [12, 12], 8), known, keep, blend_frames=3
     )
     assert torch.equal(blended[keep], known[keep])
 

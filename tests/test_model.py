@@ -137,3 +137,21 @@ def test_config_types_and_sizes_are_refused_before_allocating(tmp_path):
     (tmp_path / "m" / "config.json").write_text(json.dumps(payload))
     with pytest.raises(ValueError, match=r"config.json: invalid model config: RAMConfig.dim must be an integer in \[1, 8192\]"):
         load_model(tmp_path / "m")
+
+
+def test_noise_schedule_is_saved_and_read(tmp_path):
+    """config.json records the diffusion's schedule and the pipeline builds its diffusion from it;
+    a folder saved before the field existed reads as the cosine schedule; unknown ones are refused."""
+    from ramotion import RAMPipeline
+
+    m = tiny_model()
+    save_model(tmp_path / "m", m, np.zeros(263, np.float32), np.ones(263, np.float32))
+    data = json.loads((tmp_path / "m" / "config.json").read_text())
+    assert data["model"]["noise_schedule"] == "cosine"
+    pipe = RAMPipeline.from_pretrained(tmp_path / "m", device="cpu")
+    assert pipe.diffusion.schedule == "cosine" and pipe.diffusion.num_steps == m.config.num_diffusion_steps
+    del data["model"]["noise_schedule"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(data))
+    assert load_model(tmp_path / "m").config.noise_schedule == "cosine"
+    with pytest.raises(ValueError, match="noise_schedule must be one of cosine; got 'linear'"):
+        RAMConfig(noise_schedule="linear")

@@ -15,6 +15,7 @@ from ramotion.sampling import (
     MDM_BASELINE,
     PerSampleNoise,
     SamplerConfig,
+    SamplingPlan,
     guided_x0,
     lengths_to_mask,
     parse_reg_steps,
@@ -25,6 +26,11 @@ from ramotion.sampling import (
 
 KEPT_20 = [49, 46, 44, 41, 39, 36, 34, 31, 28, 26, 23, 21, 18, 15, 13, 10, 8, 5, 3, 0]
 FEAT = 6
+
+
+def plan(config: SamplerConfig, diffusion: GaussianDiffusion) -> SamplingPlan:
+    """The sampling plan of `config` for a model with a motion encoder."""
+    return SamplingPlan.resolve(config, diffusion, motion_encoder=True)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +89,7 @@ def test_no_guidance_equals_independent_ddpm(tiny: RAM, steps: int) -> None:
     kept = KEPT_20 if steps == 20 else list(range(49, -1, -1))
     expected = independent_ddpm(tiny, z, 24, seed=5, kept=kept)
     noise = PerSampleNoise([5], [24], FEAT)
-    got = sample(tiny.denoise, tiny.encode_motion, diffusion, z, lengths_to_mask([24]), noise, SamplerConfig(steps=steps, w_reg=0.0, w_cfg=0.0, reg_steps="none"))
+    got = sample(tiny.denoise, tiny.encode_motion, plan(SamplerConfig(steps=steps, w_reg=0.0, w_cfg=0.0, reg_steps="none"), diffusion), z, lengths_to_mask([24]), noise)
     assert got.shape == (1, 24, FEAT)
     np.testing.assert_allclose(got[0].double().numpy(), expected, rtol=1e-4, atol=1e-4)
 
@@ -114,7 +120,7 @@ def test_two_step_sampler_with_reg_by_hand(tiny: RAM, reg_source: str) -> None:
     z = torch.randn(1, 8, generator=torch.Generator().manual_seed(3))
     mask = lengths_to_mask([12])
     cfg = SamplerConfig(timesteps=(49, 20), w_reg=5.0, w_cfg=1.5, reg_steps="all", reg_source=reg_source)
-    got = sample(tiny.denoise, tiny.encode_motion, diffusion, z, mask, PerSampleNoise([9], [12], FEAT), cfg)
+    got = sample(tiny.denoise, tiny.encode_motion, plan(cfg, diffusion), z, mask, PerSampleNoise([9], [12], FEAT))
 
     gen = torch.Generator().manual_seed(9)
     x = torch.randn(1, 12, FEAT, generator=gen)
@@ -144,7 +150,7 @@ def test_branches_batched_and_only_what_is_needed(tiny: RAM) -> None:
     }
     for name, (cfg, shapes, encodes) in runs.items():
         rec = Recorder(tiny)
-        sample(rec.denoise, rec.encode_motion, diffusion, z, mask, PerSampleNoise([0, 1], [60, 40], FEAT), cfg)
+        sample(rec.denoise, rec.encode_motion, plan(cfg, diffusion), z, mask, PerSampleNoise([0, 1], [60, 40], FEAT))
         assert rec.denoise_shapes == shapes, name  # one forward per step, on 60 frames (not 196)
         assert rec.encode_calls == encodes, name
     rec = Recorder(tiny)
@@ -155,7 +161,7 @@ def test_branches_batched_and_only_what_is_needed(tiny: RAM) -> None:
 @torch.no_grad()
 def test_seeds_bitwise_and_distinct(tiny: RAM) -> None:
     diffusion, z, mask = GaussianDiffusion(50), torch.randn(1, 8), lengths_to_mask([30])
-    run = lambda seed: sample(tiny.denoise, tiny.encode_motion, diffusion, z, mask, PerSampleNoise([seed], [30], FEAT))  # noqa: E731
+    run = lambda seed: sample(tiny.denoise, tiny.encode_motion, plan(SamplerConfig(), diffusion), z, mask, PerSampleNoise([seed], [30], FEAT))  # noqa: E731
     a, b, c = run(11), run(11), run(12)
     assert torch.equal(a, b)
     assert (a - c).abs().max() > 1e-2
@@ -166,9 +172,9 @@ def test_padding_invariance(tiny: RAM) -> None:
     diffusion = GaussianDiffusion(50)
     gen = torch.Generator().manual_seed(4)
     z_long, z_short = torch.randn(1, 8, generator=gen), torch.randn(1, 8, generator=gen)
-    alone = sample(tiny.denoise, tiny.encode_motion, diffusion, z_short, lengths_to_mask([60]), PerSampleNoise([7], [60], FEAT))
+    alone = sample(tiny.denoise, tiny.encode_motion, plan(SamplerConfig(), diffusion), z_short, lengths_to_mask([60]), PerSampleNoise([7], [60], FEAT))
     batch = sample(
-        tiny.denoise, tiny.encode_motion, diffusion, torch.cat([z_long, z_short]), lengths_to_mask([196, 60]), PerSampleNoise([3, 7], [196, 60], FEAT)
+        tiny.denoise, tiny.encode_motion, plan(SamplerConfig(), diffusion), torch.cat([z_long, z_short]), lengths_to_mask([196, 60]), PerSampleNoise([3, 7], [196, 60], FEAT)
     )
     assert batch.shape == (2, 196, FEAT)
     torch.testing.assert_close(batch[1, :60], alone[0], rtol=1e-4, atol=1e-4)
@@ -205,8 +211,26 @@ def test_bad_sampler_configs(tiny: RAM) -> None:
         (SamplerConfig(reg_source="x"), "reg_source"),
     ]:
         with pytest.raises(ValueError, match=msg):
-            sample(tiny.denoise, tiny.encode_motion, diffusion, z, mask, noise(), cfg)
+            SamplingPlan.resolve(cfg, diffusion, motion_encoder=True)
     with pytest.raises(ValueError, match="needs a motion encoder"):
-        sample(tiny.denoise, None, diffusion, z, mask, noise(), SamplerConfig())
+        SamplingPlan.resolve(SamplerConfig(), diffusion, motion_encoder=False)
+    # Without REG a model without E_M samples.
+    no_reg = SamplingPlan.resolve(SamplerConfig(w_reg=0.0, steps=2), diffusion, motion_encoder=False)
+    assert sample(tiny.denoise, None, no_reg, z, mask, noise()).shape == (1, 8, FEAT)
     with pytest.raises(ValueError, match="one seed per sample"):
         PerSampleNoise([0, 1], [8], FEAT)
+
+
+def test_plan_coefficients_are_the_posterior() -> None:
+    """The plan's (c0, ct, σ) per step are the diffusion's posterior to the next kept step."""
+    diffusion = GaussianDiffusion(50)
+    p = plan(SamplerConfig(), diffusion)
+    assert p.timesteps == tuple(KEPT_20) and p.reg == (False,) + (True,) * 19
+    x0, xt = torch.randn(3, dtype=torch.float64), torch.randn(3, dtype=torch.float64)
+    for k, t in enumerate(p.timesteps):
+        t_next = p.timesteps[k + 1] if k + 1 < len(p.timesteps) else -1
+        mean, var = diffusion.posterior(x0, xt, t, t_next)
+        c0, ct, sigma = p.coefficients[k]
+        torch.testing.assert_close(c0 * x0 + ct * xt, mean)
+        assert sigma == pytest.approx(float(var) ** 0.5, abs=1e-15)
+    assert p.coefficients[-1] == (1.0, 0.0, 0.0)  # the last step returns the estimate itself

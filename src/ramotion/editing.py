@@ -239,7 +239,7 @@ class EditingMixin:
         if frames > self.config.max_frames:
             raise ValueError(f"the result would have {frames} frames; this model makes at most {self.config.max_frames}")
         seeds = self._seeds(seed, n)
-        config, kept, compute_dtype = self._run_settings(steps, w_reg, w_cfg, reg_steps, reg_source, timesteps, dtype, batch_size)
+        plan, compute_dtype = self._run_settings(steps, w_reg, w_cfg, reg_steps, reg_source, timesteps, dtype, batch_size)
         clean = self.resolve_cleanup(cleanup)
         blend = _seconds_to_frames(blend_seconds, float(self.skeleton.fps), "blend_seconds")
         lengths = torch.as_tensor(bone_lengths(source, self.skeleton), dtype=torch.float32) if rigid_bones else None  # (J,)
@@ -247,12 +247,12 @@ class EditingMixin:
         check_known_mask(known_t, keep_t, torch.ones(1, frames, dtype=torch.bool))  # keeps nothing / everything: before any work
         size = batch_size or n
         chunks = [list(range(i, min(i + size, n))) for i in range(0, n, size)]
-        bar = progress_bar(len(chunks) * len(kept), progress)
+        bar = progress_bar(len(chunks) * len(plan.timesteps), progress)
         results: list[Motion] = []
         for chunk in chunks:
             b = len(chunk)
             feats = self.generate_features(
-                [prompt_list[i] for i in chunk], [frames] * b, [seeds[i] for i in chunk], config, compute_dtype,
+                [prompt_list[i] for i in chunk], [frames] * b, [seeds[i] for i in chunk], plan, compute_dtype,
                 bar=bar, cancelled=cancelled, inpaint=InpaintRequest(known_t.expand(b, -1, -1), keep_t.expand(b, -1, -1), anchors, blend, lengths),
             )  # fmt: skip
             # The sampler returns the normalised known values; copy the raw ones so that kept features are bit-exact.

@@ -37,7 +37,7 @@ from .motion.normalize import Normalizer
 from .editing import EditingMixin, InpaintRequest
 from .outputs import Motion, MotionBatch
 from .runtime import progress_bar, resolve_device, resolve_dtype
-from .sampling import PerSampleNoise, RegSteps, SamplerConfig, lengths_to_mask, sample, sample_inpaint
+from .sampling import PerSampleNoise, RegSteps, SamplerConfig, SamplingPlan, lengths_to_mask, sample, sample_inpaint
 from .skeleton import skeleton_for_feature_dim
 
 MAX_SEED = 2**63 - 1  # torch generators take 64-bit seeds
@@ -81,7 +81,7 @@ class RAMPipeline(EditingMixin):
         self.normalizer = normalizer.to(self.device)
         self.config = model.config
         self.skeleton = skeleton_for_feature_dim(self.config.feature_dim)
-        self.diffusion = GaussianDiffusion(self.config.num_diffusion_steps)
+        self.diffusion = GaussianDiffusion(self.config.num_diffusion_steps, self.config.noise_schedule)
         self.dtype = resolve_dtype(dtype, self.device, model.config.dim)
         self.extra = dict(extra or {})
         self.default_sampler()  # a bad extra.sampler fails here, at load time
@@ -291,15 +291,15 @@ class RAMPipeline(EditingMixin):
         n = len(prompt_list)
         lengths = self.lengths_for(n, seconds, frames)
         seeds = self._seeds(seed, n)
-        config, kept, compute_dtype = self._run_settings(steps, w_reg, w_cfg, reg_steps, reg_source, timesteps, dtype, batch_size)
+        plan, compute_dtype = self._run_settings(steps, w_reg, w_cfg, reg_steps, reg_source, timesteps, dtype, batch_size)
         clean = self.resolve_cleanup(cleanup)
 
         chunks = _batches(lengths, batch_size or n, one_length=compute_dtype != torch.float32)
         results: list[Motion | None] = [None] * n
-        bar = progress_bar(len(chunks) * len(kept), progress)
+        bar = progress_bar(len(chunks) * len(plan.timesteps), progress)
         for chunk in chunks:
             feats = self.generate_features(
-                [prompt_list[i] for i in chunk], [lengths[i] for i in chunk], [seeds[i] for i in chunk], config, compute_dtype, bar=bar, cancelled=cancelled
+                [prompt_list[i] for i in chunk], [lengths[i] for i in chunk], [seeds[i] for i in chunk], plan, compute_dtype, bar=bar, cancelled=cancelled
             )
             for j, i in enumerate(chunk):
                 results[i] = Motion(prompt_list[i], feats[j], seeds[i], self.skeleton, clean)
@@ -324,9 +324,9 @@ class RAMPipeline(EditingMixin):
         timesteps: Sequence[int] | None,
         dtype: str | torch.dtype | None,
         batch_size: int | None,
-    ) -> tuple[SamplerConfig, list[int], torch.dtype]:
+    ) -> tuple[SamplingPlan, torch.dtype]:
         """A call's sampler options (None: the model's `default_sampler()`), dtype and batch size,
-        checked before any work -> (sampler config, its kept timesteps, compute dtype)."""
+        checked before any work -> (its sampling plan, compute dtype)."""
         defaults = self.default_sampler()
         steps = defaults["steps"] if steps is None else steps
         w_reg = defaults["w_reg"] if w_reg is None else w_reg
@@ -335,14 +335,15 @@ class RAMPipeline(EditingMixin):
         config = SamplerConfig(
             steps=steps, w_reg=w_reg, w_cfg=w_cfg, reg_steps=reg_steps, reg_source=reg_source, timesteps=tuple(timesteps) if timesteps is not None else None
         )
-        config.validate()
-        kept = config.kept_timesteps(self.diffusion.num_steps)  # fail on bad steps / schedules before any work
-        if any(config.reg_flags(kept)) and self.model.motion_encoder is None:
-            raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
+        plan = self.sampling_plan(config)  # fails on bad weights, steps or schedules before any work
         compute_dtype = resolve_dtype(dtype, self.device, self.config.dim) if dtype is not None else self.dtype
         if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
             raise ValueError(f"batch_size must be a positive whole number, got {batch_size!r}")
-        return config, kept, compute_dtype
+        return plan, compute_dtype
+
+    def sampling_plan(self, config: SamplerConfig) -> SamplingPlan:
+        """`config` checked and resolved against this model's diffusion (and whether it has E_M)."""
+        return SamplingPlan.resolve(config, self.diffusion, motion_encoder=self.model.motion_encoder is not None)
 
     @torch.inference_mode()
     def generate_features(
@@ -350,7 +351,7 @@ class RAMPipeline(EditingMixin):
         prompts: list[str],
         lengths: list[int],
         seeds: list[int],
-        config: SamplerConfig = SamplerConfig(),
+        plan: SamplingPlan,
         dtype: torch.dtype | None = None,
         *,
         pad_to: int | None = None,
@@ -358,7 +359,8 @@ class RAMPipeline(EditingMixin):
         cancelled: Callable[[], bool] | None = None,
         inpaint: InpaintRequest | None = None,
     ) -> list[np.ndarray]:
-        """Sample one batch (text in -> raw features (L_i, D) float32 out), without input checks.
+        """Sample one batch (text in -> raw features (L_i, D) float32 out) with a resolved plan
+        (`sampling_plan`), without input checks.
 
         The batch runs on its longest length; `pad_to` pads it further (only to reproduce
         MDM's fixed 196-frame padding in benchmarks). `bar` gets one update per step.
@@ -389,12 +391,12 @@ class RAMPipeline(EditingMixin):
             else:  # each prompt alone: padded tokens would round differently (see __call__)
                 z = torch.cat([self.encode_text([p]) for p in prompts])  # (B, d_E)
             if inpaint is None:
-                x = sample(self.model.denoise, encode_motion, self.diffusion, z, mask, noise, config, callback)  # (B, T, D) normalised
+                x = sample(self.model.denoise, encode_motion, plan, z, mask, noise, callback)  # (B, T, D) normalised
             else:
                 known = self.normalizer.normalize(inpaint.known.to(self.device, torch.float32))  # (B, T, D) normalised
                 project = self._projector(inpaint) if inpaint.anchors or inpaint.bone_lengths is not None else None
                 x = sample_inpaint(
-                    self.model.denoise, encode_motion, self.diffusion, z, mask, noise, known, inpaint.keep.to(self.device), config, callback, project, inpaint.blend_frames
+                    self.model.denoise, encode_motion, plan, z, mask, noise, known, inpaint.keep.to(self.device), callback, project, inpaint.blend_frames
                 )  # fmt: skip
         feats = self.normalizer.denormalize(x.float()).cpu().numpy()
         out = [feats[i, :n].astype(np.float32) for i, n in enumerate(lengths)]
@@ -402,7 +404,7 @@ class RAMPipeline(EditingMixin):
         if bad:  # never hand NaN on to a file or a viewer
             raise ValueError(
                 f"sampling produced NaN or infinite values for {len(bad)} of {len(out)} prompts (first: {bad[0]!r}): "
-                f"lower the guidance weights (w_r={config.w_reg:g}, w_c={config.w_cfg:g}) or use dtype='float32'"
+                f"lower the guidance weights (w_r={plan.w_reg:g}, w_c={plan.w_cfg:g}) or use dtype='float32'"
             )
         return out
 

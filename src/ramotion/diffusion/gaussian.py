@@ -1,9 +1,11 @@
 """Gaussian diffusion: T = 50, cosine schedule, x0 prediction, DDPM posterior (spec §4).
 
-Hand-written (~100 lines) rather than a diffusers scheduler: diffusers' DDPMScheduler
-does not expose the posterior between two arbitrary kept timesteps with the
-"fixed small" variance recomputed from the kept alphas_cumprod in float64, which
-is what respaced 20-step sampling needs to be exact.
+Hand-written (~120 lines) rather than a diffusers scheduler. diffusers' DDPMScheduler
+("squaredcos_cap_v2" betas, custom timesteps) computes the same respaced posterior, but
+from float32 tables and behind a `step()` that draws its own noise. Here the tables stay
+float64, and the posterior between two kept timesteps is exposed as its coefficients
+(`posterior_coefficients`: x_{t'} = c0·x0 + ct·x_t + σ·noise), which the sampling plan
+computes once per sampler call (`sampling.SamplingPlan`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ import math
 import numpy as np
 import torch
 from torch import Tensor
+
+
+SCHEDULES = ("cosine",)  # the noise schedules GaussianDiffusion knows (RAMConfig.noise_schedule)
 
 
 def cosine_alpha_bar(s: float | np.ndarray) -> float | np.ndarray:
@@ -54,11 +59,12 @@ class GaussianDiffusion:
     """
 
     def __init__(self, num_steps: int = 50, schedule: str = "cosine") -> None:
-        if schedule != "cosine":
-            raise ValueError(f"unknown noise schedule {schedule!r}: only 'cosine' is supported")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"unknown noise schedule {schedule!r}: only {', '.join(map(repr, SCHEDULES))} is supported")
         if num_steps < 1:
             raise ValueError(f"num_steps must be positive, got {num_steps}")
         self.num_steps = num_steps
+        self.schedule = schedule
         self.betas = torch.from_numpy(cosine_betas(num_steps))  # (T,) float64
         self.alphas_cumprod = torch.cumprod(1.0 - self.betas, dim=0)  # (T,) float64
         self.sqrt_alphas_cumprod = self.alphas_cumprod.sqrt()
@@ -84,6 +90,22 @@ class GaussianDiffusion:
         = β·(1 − ᾱ_prev) / (1 − ᾱ_t). For t_prev = −1 the mean is x0 and the variance 0.
         The variance is (B, 1, ...) for a (B,) t, a 0-d tensor for an int t; in x0's dtype.
         """
+        c0, ct, var = self._posterior_tables(t, t_prev)
+        shape = (-1, *([1] * (x0.dim() - 1)))
+        c0, ct, var = (v.reshape(shape) if v.dim() == 1 else v for v in (c0, ct, var))
+        cast = dict(device=x0.device, dtype=x0.dtype)
+        mean = c0.to(**cast) * x0 + ct.to(**cast) * x_t
+        return mean, var.to(**cast)
+
+    def posterior_coefficients(self, t: int, t_prev: int) -> tuple[float, float, float]:
+        """(c0, ct, σ) of the posterior from kept timestep t to t_prev (`posterior`'s mean
+        c0·x0 + ct·x_t and standard deviation σ), as Python floats computed in float64, so
+        that a sampling loop holds no host/device transfers."""
+        c0, ct, var = self._posterior_tables(t, t_prev)
+        return float(c0), float(ct), math.sqrt(max(float(var), 0.0))
+
+    def _posterior_tables(self, t: Tensor | int, t_prev: Tensor | int) -> tuple[Tensor, Tensor, Tensor]:
+        """float64 (c0, ct, variance) for t > t_prev >= -1, each () or (B,) like t."""
         self._check_t(t)
         t_idx = torch.as_tensor(t).long()
         prev_idx = torch.as_tensor(t_prev).long()
@@ -95,11 +117,7 @@ class GaussianDiffusion:
         c0 = acp_prev.sqrt() * beta / (1.0 - acp_t)
         ct = (1.0 - beta).sqrt() * (1.0 - acp_prev) / (1.0 - acp_t)
         var = beta * (1.0 - acp_prev) / (1.0 - acp_t)
-        shape = (-1, *([1] * (x0.dim() - 1)))
-        c0, ct, var = (v.reshape(shape) if v.dim() == 1 else v for v in (c0, ct, var))
-        cast = dict(device=x0.device, dtype=x0.dtype)
-        mean = c0.to(**cast) * x0 + ct.to(**cast) * x_t
-        return mean, var.to(**cast)
+        return c0, ct, var
 
     def step(self, x0_hat: Tensor, x_t: Tensor, t: Tensor | int, t_prev: Tensor | int, noise: Tensor | None = None) -> Tensor:
         """One ancestral step: sample x_{t_prev} ~ N(mean, variance); noise-free when t_prev = −1."""

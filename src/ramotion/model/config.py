@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config_utils import dataclass_from_dict
+from ..diffusion.gaussian import SCHEDULES
 
 
 def _shown(value: Any) -> str:
@@ -130,6 +131,7 @@ class RAMConfig:
     ff: int = 1024
     max_frames: int = 196
     num_diffusion_steps: int = 50
+    noise_schedule: str = "cosine"  # the diffusion's β schedule (ramotion.diffusion.SCHEDULES)
     use_motion_encoder: bool = True  # False: the Table-4 baseline (E_T + D only)
     max_text_tokens: int = 512  # length of E_T's positional table (LM tokens, +1 for the special token)
     text_model: str = "all-MiniLM-L6-v2"  # which LM produced the token states E_T reads
@@ -143,6 +145,7 @@ class RAMConfig:
             raise ValueError(f"RAMConfig.dim ({self.dim}) must be divisible by heads ({self.heads})")
         self.dropout = check_float("RAMConfig.dropout", self.dropout, 0.0, 1.0, high_open=True, rule="a number in [0, 1)")
         check_bool("RAMConfig.use_motion_encoder", self.use_motion_encoder)
+        check_choice("RAMConfig.noise_schedule", self.noise_schedule, SCHEDULES)
         if not isinstance(self.text_model, str) or not self.text_model.strip():
             raise ValueError(f"RAMConfig.text_model must be a non-empty string (a language model name or path), got {_shown(self.text_model)}")
 

@@ -3,18 +3,18 @@
 from .guidance import RegSteps, guided_x0, parse_reg_steps, reg_schedule
 from .inpaint import check_known_mask, sample_inpaint
 from .noise import PerSampleNoise, lengths_to_mask
-from .sampler import MDM_BASELINE, SamplerConfig, posterior_coefficients, sample, sample_mdm
+from .sampler import MDM_BASELINE, SamplerConfig, SamplingPlan, sample, sample_mdm
 
 __all__ = [
     "MDM_BASELINE",
     "PerSampleNoise",
     "RegSteps",
     "SamplerConfig",
+    "SamplingPlan",
     "check_known_mask",
     "guided_x0",
     "lengths_to_mask",
     "parse_reg_steps",
-    "posterior_coefficients",
     "reg_schedule",
     "sample",
     "sample_inpaint",

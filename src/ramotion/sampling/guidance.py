@@ -100,8 +100,7 @@ def guided_x0(
         latents.append(torch.zeros_like(z_text))  # unconditional
     use_reg = x_prev is not None and w_reg != 0
     if use_reg:
-        if encode_motion is None:
-            raise ValueError("REG needs a motion encoder, and this model has none: set w_reg=0 or reg_steps='none'")
+        assert encode_motion is not None, "REG without a motion encoder (SamplingPlan.resolve refuses such plans)"
         latents.append(encode_motion(x_prev, mask).to(z_text.dtype))  # (B, d_E): ẑ = E_M(x̃_prev)
     n = len(latents)
     z = torch.cat(latents) if n > 1 else z_text  # (nB, d_E)

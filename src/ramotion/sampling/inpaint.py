@@ -33,7 +33,7 @@ import torch
 from torch import Tensor
 
 from .guidance import Denoiser, MotionEncoder
-from .sampler import Diffusion, NoiseSource, SamplerConfig, sample
+from .sampler import NoiseSource, SamplingPlan, sample
 
 
 def check_known_mask(known: Tensor, known_mask: Tensor, mask: Tensor) -> Tensor:
@@ -127,21 +127,20 @@ def join_blender(known_mask: Tensor, frames: int) -> Callable[[Tensor], Tensor]:
 def sample_inpaint(
     denoise: Denoiser,
     encode_motion: MotionEncoder | None,
-    diffusion: Diffusion,
+    plan: SamplingPlan,
     z_text: Tensor,
     mask: Tensor,
     noise: NoiseSource,
     known: Tensor,
     known_mask: Tensor,
-    config: SamplerConfig = SamplerConfig(),
     callback: Callable[[int, int, Tensor], None] | None = None,
     project: Callable[[Tensor], Tensor] | None = None,
     blend_frames: int = 0,
 ) -> Tensor:
     """Sample normalised motions x0 (B, T, D) that equal `known` wherever `known_mask` is True.
 
-    Same arguments as `sample` (denoiser D, motion encoder E_M, diffusion, text latents
-    z_text (B, d_E), frame mask (B, T), noise source, config, callback), plus the normalised
+    Same arguments as `sample` (denoiser D, motion encoder E_M, sampling plan, text latents
+    z_text (B, d_E), frame mask (B, T), noise source, callback), plus the normalised
     known motion (B, T, D) and the boolean known mask (B, T, D), True = kept. CFG and REG run as
     in generation; see the module docstring for how REG meets the fixed part. blend_frames > 0
     blends every join between kept and generated frames over up to that many generated frames
@@ -164,5 +163,5 @@ def sample_inpaint(
             x0 = f(x0)
         return impose(x0) * frame_mask  # kept entries exact whatever the projections did; padding zero
 
-    x = sample(denoise, encode_motion, diffusion, z_text, mask, noise, config, callback, x0_hook=hook)  # (B, T, D)
+    x = sample(denoise, encode_motion, plan, z_text, mask, noise, callback, x0_hook=hook)  # (B, T, D)
     return hook(x)

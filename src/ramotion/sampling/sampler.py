@@ -1,10 +1,10 @@
 """The RAM sampler: DDPM ancestral steps over kept timesteps with CFG and REG (spec §4, §6).
 
 Small functions over callables (k-diffusion style): `sample` takes the denoiser D,
-the motion encoder E_M, a diffusion (anything with `num_steps` and
-`posterior(x0, x_t, t, t_prev) -> (mean, variance)`), the cached text latent and a
-noise source. It works on whatever frame count the mask has: a batch runs on its
-longest sample, never on a fixed 196 frames.
+the motion encoder E_M, a `SamplingPlan` (the kept timesteps, where REG runs and the
+posterior coefficients, resolved once from a `SamplerConfig` and a diffusion, as k-diffusion
+samplers take their sigmas), the cached text latent and a noise source. It works on whatever
+frame count the mask has: a batch runs on its longest sample, never on a fixed 196 frames.
 
 `SamplerConfig()` is the paper's RAM setting (20 steps, w_r = 5, w_c = 1.5, REG on all
 steps but the first, fed by the final guided estimate); `MDM_BASELINE` is the
@@ -28,11 +28,11 @@ REG_SOURCES = ("guided", "cond")
 
 
 class Diffusion(Protocol):
-    """What the sampler needs from a diffusion process (ramotion.diffusion.GaussianDiffusion)."""
+    """What a sampling plan needs from a diffusion process (ramotion.diffusion.GaussianDiffusion)."""
 
     num_steps: int
 
-    def posterior(self, x0: Tensor, x_t: Tensor, t: int, t_prev: int) -> tuple[Tensor, Tensor]: ...
+    def posterior_coefficients(self, t: int, t_prev: int) -> tuple[float, float, float]: ...
 
 
 class NoiseSource(Protocol):
@@ -96,70 +96,82 @@ MAX_GUIDANCE = 100.0  # |w_r|, |w_c| above this only produce overflow: the paper
 MDM_BASELINE = SamplerConfig(steps=50, w_reg=0.0, w_cfg=1.5, reg_steps="none")
 
 
-def posterior_coefficients(diffusion: Diffusion, t: int, t_prev: int) -> tuple[float, float, float]:
-    """(c0, ct, sigma) with x_{t_prev} = c0·x0 + ct·x_t + sigma·noise.
+@dataclass(frozen=True)
+class SamplingPlan:
+    """A `SamplerConfig` resolved against a diffusion, once per call: what `sample` runs.
 
-    The posterior mean is linear in (x0, x_t), so evaluating it at the unit vectors
-    reads off its coefficients from the diffusion's own definition (float64). Taking
-    them as Python floats keeps the sampling loop free of host/device transfers.
+    timesteps: the kept timesteps, descending; reg: per step, whether REG runs there;
+    coefficients: per step (c0, ct, σ) of the posterior to the next kept timestep (to the clean
+    motion after the last), so x_next = c0·x̃ + ct·x_t + σ·noise. Built only by `resolve`, which
+    is where every sampling rule is checked.
     """
-    unit_x0 = torch.tensor([1.0, 0.0], dtype=torch.float64)
-    unit_xt = torch.tensor([0.0, 1.0], dtype=torch.float64)
-    mean, var = diffusion.posterior(unit_x0, unit_xt, t, t_prev)
-    c0, ct = (float(v) for v in mean.reshape(-1)[:2])
-    return c0, ct, math.sqrt(max(float(var.reshape(-1)[0]), 0.0))
+
+    timesteps: tuple[int, ...]
+    reg: tuple[bool, ...]
+    coefficients: tuple[tuple[float, float, float], ...]
+    w_reg: float
+    w_cfg: float
+    reg_source: str
+
+    @classmethod
+    def resolve(cls, config: SamplerConfig, diffusion: Diffusion, *, motion_encoder: bool) -> SamplingPlan:
+        """Check `config` (weights, steps or timesteps, the REG schedule) and resolve it for
+        `diffusion`. motion_encoder: whether the model has E_M; REG needs it. ValueError naming
+        the problem otherwise."""
+        config.validate()
+        timesteps = config.kept_timesteps(diffusion.num_steps)
+        reg = config.reg_flags(timesteps)
+        if any(reg) and not motion_encoder:
+            raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
+        following = [*timesteps[1:], -1]  # each step's target; -1 is the clean motion
+        coefficients = tuple(diffusion.posterior_coefficients(t, t_next) for t, t_next in zip(timesteps, following))
+        return cls(tuple(timesteps), tuple(reg), coefficients, config.w_reg, config.w_cfg, config.reg_source)
 
 
 @torch.no_grad()
 def sample(
     denoise: Denoiser,
     encode_motion: MotionEncoder | None,
-    diffusion: Diffusion,
+    plan: SamplingPlan,
     z_text: Tensor,
     mask: Tensor,
     noise: NoiseSource,
-    config: SamplerConfig = SamplerConfig(),
     callback: Callable[[int, int, Tensor], None] | None = None,
     x0_hook: Callable[[Tensor], Tensor] | None = None,
 ) -> Tensor:
     """Sample normalised motions x0 (B, T, D) for text latents z_text (B, d_E) and mask (B, T).
 
     Step k at timestep t_k: x̃ from `guided_x0` (REG from the previous step's estimate
-    when the schedule says so), then x_{t_{k+1}} = posterior mean + sigma·noise (the
-    last step returns x̃ itself). Padded frames stay exactly zero. `callback(k, t_k, x̃)`
-    runs after each step (progress bars, visualising the trajectory). `x0_hook(x̃) -> x̃'`
-    (both (B, T, D)) rewrites every step's estimate before the posterior step and before
-    REG re-encodes it (inpainting imposes the known part there: `sampling.inpaint`).
+    where the plan says so), then x_{t_{k+1}} = c0·x̃ + ct·x + σ·noise (the last step returns
+    x̃ itself). Padded frames stay exactly zero. `callback(k, t_k, x̃)` runs after each step
+    (progress bars, visualising the trajectory). `x0_hook(x̃) -> x̃'` (both (B, T, D)) rewrites
+    every step's estimate before the posterior step and before REG re-encodes it (inpainting
+    imposes the known part there: `sampling.inpaint`). encode_motion may be None only for a
+    plan without REG (`SamplingPlan.resolve` checks that).
     """
-    config.validate()
-    timesteps = config.kept_timesteps(diffusion.num_steps)
-    use_reg = config.reg_flags(timesteps)
-    if any(use_reg) and encode_motion is None:
-        raise ValueError("REG needs a motion encoder, and this model has none (use_motion_encoder=False): set w_reg=0 or reg_steps='none'")
     if z_text.dim() != 2 or mask.dim() != 2 or z_text.shape[0] != mask.shape[0]:
         raise ValueError(f"z_text must be (B, d_E) and mask (B, T) with the same B, got {tuple(z_text.shape)} and {tuple(mask.shape)}")
-    coefficients = [posterior_coefficients(diffusion, t, timesteps[k + 1] if k + 1 < len(timesteps) else -1) for k, t in enumerate(timesteps)]
-
     batch, device = mask.shape[0], mask.device
     x = noise.draw()  # (B, T, D) x_T, zero on padded frames
     if x.shape[:2] != mask.shape:
         raise ValueError(f"noise of shape {tuple(x.shape)} does not match the mask {tuple(mask.shape)}")
     frame_mask = mask[..., None].to(x.dtype)  # (B, T, 1)
+    steps = len(plan.timesteps)
     previous: Tensor | None = None  # the estimate E_M re-encodes at the next REG step
-    for k, t in enumerate(timesteps):
+    for k, t in enumerate(plan.timesteps):
         t_batch = torch.full((batch,), t, dtype=torch.long, device=device)
         x_tilde, x_cond = guided_x0(
-            denoise, encode_motion, x, t_batch, z_text, mask, w_cfg=config.w_cfg, w_reg=config.w_reg, x_prev=previous if use_reg[k] else None
+            denoise, encode_motion, x, t_batch, z_text, mask, w_cfg=plan.w_cfg, w_reg=plan.w_reg, x_prev=previous if plan.reg[k] else None
         )
         x_tilde = x_tilde * frame_mask
         if x0_hook is not None:
             x_tilde = x0_hook(x_tilde)
-        c0, ct, sigma = coefficients[k]
+        c0, ct, sigma = plan.coefficients[k]
         x = c0 * x_tilde + ct * x
         if sigma > 0:
             x = x + sigma * noise.draw()
-        if k + 1 < len(timesteps) and use_reg[k + 1]:
-            if config.reg_source == "guided":
+        if k + 1 < steps and plan.reg[k + 1]:
+            if plan.reg_source == "guided":
                 previous = x_tilde
             else:
                 previous = x_cond * frame_mask if x0_hook is None else x0_hook(x_cond * frame_mask)
@@ -180,5 +192,5 @@ def sample_mdm(
 ) -> Tensor:
     """The MDM-style baseline of Table 3: CFG only, every training timestep (50) by default."""
     config = SamplerConfig(steps=steps or diffusion.num_steps, w_reg=0.0, w_cfg=w_cfg, reg_steps="none")
-    return sample(denoise, None, diffusion, z_text, mask, noise, config, callback)
+    return sample(denoise, None, SamplingPlan.resolve(config, diffusion, motion_encoder=False), z_text, mask, noise, callback)
 

@@ -220,7 +220,7 @@ class Trainer:
         # Model, EMA, optimiser: identical initial weights on every process.
         torch.manual_seed(config.seed)
         self.model = RAM(config.model)
-        self.diffusion = GaussianDiffusion(config.model.num_diffusion_steps)
+        self.diffusion = GaussianDiffusion(config.model.num_diffusion_steps, config.model.noise_schedule)
         self.ema = None
         if config.ema_decay is not None:
             from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
