@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import tempfile
@@ -116,3 +117,19 @@ def load_npy_checked(path: str | os.PathLike) -> np.ndarray:
             return np.load(f, allow_pickle=False)
         except (ValueError, OSError, EOFError) as exc:
             raise ValueError(f"cannot read {p}: a damaged .npy file ({' '.join(str(exc).split())[:200]})") from None
+
+
+def read_tagged_json(path: str | os.PathLike, fmt: str, what: str) -> dict:
+    """A JSON object whose "format" field is `fmt` (the project's config and state files).
+
+    FileNotFoundError when the file is missing; ValueError naming the file when it is not valid
+    UTF-8 JSON, not an object, or tagged otherwise (`what` says what it should have been).
+    """
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != fmt:
+        raise ValueError(f"{path} is not {what} (missing format {fmt!r})")
+    return payload

@@ -18,7 +18,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from ..io_utils import atomic_path, write_text
+from ..io_utils import atomic_path, read_tagged_json, write_text
 from .config import RAMConfig
 from .ram import RAM
 
@@ -67,12 +67,7 @@ def read_config(directory: str | os.PathLike) -> tuple[RAMConfig, dict[str, Any]
     path = Path(directory) / CONFIG_NAME
     if not path.is_file():
         raise FileNotFoundError(f"no {CONFIG_NAME} in {Path(directory)}: not a ramotion model folder")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a ramotion RAM config (missing format {FORMAT!r})")
+    payload = read_tagged_json(path, FORMAT, "a ramotion RAM config")
     if payload.get("version") != FORMAT_VERSION:
         raise ValueError(f"{path} has format version {payload.get('version')!r}; this ramotion reads version {FORMAT_VERSION}")
     try:

@@ -12,7 +12,6 @@ leaves a half-written checkpoint; `.pt` files are read with torch.load(weights_o
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -22,6 +21,8 @@ from typing import Any
 
 import numpy as np
 import torch
+
+from ..io_utils import read_tagged_json
 
 CHECKPOINTS_DIR = "checkpoints"
 STATE_NAME = "trainer_state.json"
@@ -112,14 +113,9 @@ def read_state(checkpoint: str | os.PathLike) -> dict[str, Any]:
     """trainer_state.json of a checkpoint folder, validated."""
     path = Path(checkpoint) / STATE_NAME
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        return read_tagged_json(path, STATE_FORMAT, "a ramotion training state")
     except FileNotFoundError:
         raise FileNotFoundError(f"{Path(checkpoint)} is not a training checkpoint (no {STATE_NAME})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise ValueError(f"{path} is not a ramotion training state")
-    return state
 
 
 def new_state(step: int, position: DataPosition, world_size: int, config: dict[str, Any], **extra: Any) -> dict[str, Any]:

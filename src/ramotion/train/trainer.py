@@ -22,6 +22,7 @@ Run folder:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import os
@@ -34,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from ..diffusion import GaussianDiffusion
-from ..io_utils import write_text
+from ..io_utils import read_tagged_json, write_text
 from ..model import RAM
 from ..model.checkpoint import STATS_NAME, WEIGHTS_NAME, read_config, read_weights, save_model
 from .config import TrainConfig
@@ -106,6 +107,40 @@ def retrieval_at_k(z_s: Tensor, z_m: Tensor, group: int = 32, ks: tuple[int, ...
     return out
 
 
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW's two groups: matrices decay by `weight_decay`; biases, LayerNorms and learned
+    tokens (every parameter of fewer than 2 dimensions) never decay."""
+    params = list(model.parameters())
+    return [
+        {"params": [p for p in params if p.dim() >= 2], "weight_decay": weight_decay, "decay": True},
+        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0, "decay": False},
+    ]
+
+
+def regroup_optimizer_state(state: dict[str, Any], model: torch.nn.Module) -> dict[str, Any]:
+    """An optimizer state saved with one parameter group (runs before `param_groups`) in the
+    layout of `param_groups`: the same per-parameter moments under the new indices, so a resume
+    continues exactly. A state already in that layout is returned as it is."""
+    groups = state.get("param_groups", [])
+    if len(groups) != 1:
+        return state
+    params = list(model.parameters())
+    if len(groups[0]["params"]) != len(params):
+        raise ValueError(f"the saved optimizer state holds {len(groups[0]['params'])} parameters, the model {len(params)}")
+    old_ids = dict(zip((id(p) for p in params), groups[0]["params"]))  # parameter -> its saved index
+    layout = param_groups(model, groups[0].get("weight_decay", 0.0))
+    new_groups, new_state, k = [], {}, 0
+    for g in layout:
+        ids = []
+        for p in g["params"]:
+            if old_ids[id(p)] in state["state"]:
+                new_state[k] = state["state"][old_ids[id(p)]]
+            ids.append(k)
+            k += 1
+        new_groups.append({**groups[0], "params": ids, "weight_decay": g["weight_decay"], "decay": g["decay"]})
+    return {"state": new_state, "param_groups": new_groups}
+
+
 def _write_run_config(run: Path, cfg: TrainConfig, data_root: Path) -> None:
     """RUN/train_config.json: the config, the data root made absolute, and the working directory
     (so that a root saved relative by an older version can still be found)."""
@@ -118,12 +153,7 @@ def _read_run(run: str | os.PathLike) -> tuple[TrainConfig, list[Path]]:
     path = Path(run) / RUN_CONFIG
     if not path.is_file():
         raise FileNotFoundError(f"{Path(run)} is not a ramotion training run (no {RUN_CONFIG})")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != RUN_FORMAT:
-        raise ValueError(f"{path} is not a ramotion training-run config")
+    payload = read_tagged_json(path, RUN_FORMAT, "a ramotion training-run config")
     root = payload.get("data_root")
     if not isinstance(root, str) or not root:
         raise ValueError(f"{path}: \"data_root\" must be the dataset folder's path, got {root!r}")
@@ -214,8 +244,9 @@ class Trainer:
         captions = [c.caption for ds in (self.train_set, self.val_set) if ds is not None for e in ds.entries for c in e.captions]
         with acc.main_process_first():
             self.text.prepare(captions)
-        config.model.text_dim = self.text.hidden_size
-        config.model.text_model = self.text.name
+        # The model reads this LM's token states; the caller's config is left as it was.
+        config = dataclasses.replace(config, model=dataclasses.replace(config.model, text_dim=self.text.hidden_size, text_model=self.text.name))
+        self.cfg = config
 
         # Model, EMA, optimiser: identical initial weights on every process.
         torch.manual_seed(config.seed)
@@ -227,7 +258,7 @@ class Trainer:
 
             self.ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(config.ema_decay), use_buffers=False)
             self.ema.to(self.device)
-        optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+        optimizer = torch.optim.AdamW(param_groups(self.model, config.weight_decay), lr=config.lr, betas=config.betas)
         self.objective, self.optimizer = acc.prepare(_Objective(self.model, self.diffusion, config.loss), optimizer)
         self.step = 0
         self.position = DataPosition()
@@ -415,9 +446,10 @@ class Trainer:
             if not (ckpt / "ema.safetensors").is_file():
                 raise FileNotFoundError(f"{ckpt} has no ema.safetensors but the config enables EMA")
             self.ema.load_state_dict(read_weights(ckpt / "ema.safetensors"))
-        self.optimizer.load_state_dict(safe_torch_load(ckpt / "optimizer.pt"))
+        self.optimizer.load_state_dict(regroup_optimizer_state(safe_torch_load(ckpt / "optimizer.pt"), self.model))
         for group in self.optimizer.param_groups:  # the saved state's values; a resume's --set wins
-            group["lr"], group["betas"], group["weight_decay"] = self.cfg.lr, self.cfg.betas, self.cfg.weight_decay
+            group["lr"], group["betas"] = self.cfg.lr, self.cfg.betas
+            group["weight_decay"] = self.cfg.weight_decay if group["decay"] else 0.0
         problem = self._nonfinite_weights()
         if problem is not None:  # saved by a version that did not check
             raise ValueError(f"{ckpt} cannot be resumed: {problem}; delete that folder to resume from an earlier checkpoint, or start a new run with a lower lr")
