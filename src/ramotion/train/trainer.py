@@ -328,13 +328,14 @@ class Trainer:
                 yield batch, DataPosition(pos.epoch, b)
             self.sampler.set_position(pos.epoch + 1, 0)
 
-    def _to_device(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Batch -> motion (B, T, D), mask (B, T), text (B, L, H), text_mask (B, L) on the device,
-        cut to the longest motion of the batch (padding beyond it is masked anyway)."""
+    def _inputs(self, batch: dict[str, Any]) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """A loader batch -> the loss's inputs on the device: motion (B, T, D) and mask (B, T)
+        cut to the longest motion of the batch (padding beyond it is masked anyway), and the
+        captions' frozen-LM token states text (B, L, H) with text_mask (B, L) (from the cache)."""
         T = int(batch["length"].max())
         motion = batch["motion"][:, :T].to(self.device, non_blocking=True)
         mask = batch["mask"][:, :T].to(self.device, non_blocking=True)
-        text, text_mask = self.text(list(batch["caption"]))
+        text, text_mask = self.text(list(batch["caption"]))  # looked up, not recomputed
         return motion, mask, text.to(self.device), text_mask.to(self.device)
 
     # -- checkpoints -------------------------------------------------------------------------
@@ -483,7 +484,7 @@ class Trainer:
         for i, batch in enumerate(self._loader(self.val_set, sampler)):
             if i >= self.cfg.val_batches:
                 break
-            motion, mask, text, text_mask = self._to_device(batch)
+            motion, mask, text, text_mask = self._inputs(batch)
             with acc.autocast():
                 out = ram_loss(model, self.diffusion, motion, mask, text, text_mask, self.cfg.loss, generator=generator)
             terms = {"loss": out.total, **out.terms}
@@ -534,7 +535,7 @@ class Trainer:
                 for micro in range(cfg.grad_accum):
                     t0 = time.perf_counter()
                     batch, position = next(stream)
-                    motion, mask, text, text_mask = self._to_device(batch)
+                    motion, mask, text, text_mask = self._inputs(batch)
                     data_time += time.perf_counter() - t0
                     sync = contextlib.nullcontext() if micro == cfg.grad_accum - 1 else acc.no_sync(self.objective)
                     with sync:
