@@ -103,8 +103,15 @@ def test_model_card_is_filled_from_the_measured_numbers():
     info = _info()
     info["chosen"] = {"w_reg": 0.0, "w_cfg": 0.0}
     assert "REG off, **w_r = 0, w_c = 0**" in render_model_card(info)
-    assert set(TEMPLATE.get_identifiers()) >= {"w_reg", "w_cfg", "licence", "rebuild", "train_minutes"}
+    assert set(TEMPLATE.get_identifiers()) >= {"w_reg", "w_cfg", "licence", "rebuild", "train_minutes", "length_section"}
     assert "Licence of the weights: MIT" in card
+    assert "## Length predictor" not in card  # a build without one
+    row = lambda mae: {"mae_frames": mae, "mae_seconds": mae / 20, "within_1s": 0.5}  # noqa: E731
+    info["length"] = {"parameters": 56369, "settings": {"unit": 4}, "epoch": 23, "point": "mean", "val": {"mean": 8.6, "median": 8.9, "mode": 10.3},
+                      "train_mean": 85.7, "train_median": 72.0, "test_table": {"examples": 3508, "predictor": row(8.86), "train mean": row(34.48), "train median": row(35.72)}}  # fmt: skip
+    card = render_model_card(info)
+    for text in ("## Length predictor", "its **mean**", "| length predictor | 8.9 | 0.44 |", "| baseline: the training mean | 34.5 |", "test split (3508 captions)"):
+        assert text in card, text
 
 
 def test_mocap_model_card_names_the_data_licence_and_realism():
@@ -153,7 +160,9 @@ def test_build_script_tiny(tmp_path, monkeypatch, capsys):
     fid = info["test"]["default model"]["fid"]
     assert f"| default model | {info['test']['default model']['r_top1']['mean']:.3f}±" in card and f"{fid['mean']:.3f}±{fid['ci95']:.3f}" in card
     assert "held-out compositions" in card and "python scripts/build_default_model.py --tiny" in card
-    assert [c.split()[1] for c in info["commands"]] == ["synth", "train", "evaluator"]
+    assert [c.split()[1] for c in info["commands"]] == ["synth", "train", "evaluator", "length"]
+    assert {"length_predictor.safetensors", "length_predictor.json"} <= {p.name for p in dest.iterdir()}
+    assert "## Length predictor" in card and info["length"]["test_table"]["predictor"]["mae_frames"] > 0
     extra = json.loads((dest / "config.json").read_text())["extra"]
     assert extra["sampler"]["w_reg"] == info["chosen"]["w_reg"] and extra["sampler"]["w_cfg"] == info["chosen"]["w_cfg"]
     assert info["semantic"]["default model"]["overall"]["checked"] > 0
@@ -164,6 +173,7 @@ def test_build_script_tiny(tmp_path, monkeypatch, capsys):
     pipe = RAMPipeline.from_pretrained(dest, device="cpu")
     motion = pipe("a person walks forward", frames=40, seed=0, **extra["sampler"])[0]
     assert motion.features.shape == (40, 263) and np.isfinite(motion.features).all()
+    assert pipe.length_predictor is not None and 1 <= pipe.predict_frames("a person walks forward")[0] <= 196
 
     # Rerunning finds every stage finished.
     capsys.readouterr()
@@ -183,7 +193,7 @@ def test_build_tiny_on_real_mocap(tmp_path, monkeypatch, mocap_root):
     monkeypatch.setenv("RAMOTION_CACHE", str(tmp_path / "cache"))
     settings = __import__("dataclasses").replace(TINY_MOCAP, mocap_root=str(mocap_root))
     info = build_default_model(tmp_path / "work", tmp_path / "model", settings, progress=False)
-    assert [c.split()[1] for c in info["commands"]] == ["data", "train", "evaluator"]
+    assert [c.split()[1] for c in info["commands"]] == ["data", "train", "evaluator", "length"]
     assert all(r["realism"]["ratios"]["acceleration"] > 0 for r in info["sweep"])
     assert info["chosen"] == choose_guidance(info["sweep"])
     assert set(info["corpus"]["mocap"]["per_source"]) == {"bandai-namco", "hdm05", "cmu"}
@@ -251,7 +261,7 @@ def test_build_tiny_on_mixed_corpus(tmp_path, monkeypatch, mocap_root):
     monkeypatch.setenv("RAMOTION_CACHE", str(tmp_path / "cache"))
     settings = __import__("dataclasses").replace(TINY_MOCAP, corpus="mixed", mocap_root=str(mocap_root))
     info = build_default_model(tmp_path / "work", tmp_path / "model", settings, progress=False)
-    assert [c.split()[1] for c in info["commands"]] == ["synth", "data", "data", "train", "evaluator"]
+    assert [c.split()[1] for c in info["commands"]] == ["synth", "data", "data", "train", "evaluator", "length"]
     assert info["semantic"]["default model"]["overall"]["checked"] > 0
     assert info["mocap"]["realism"]["prompts"] > 0 and info["mocap"]["realism"]["models"]["default model"]["metrics"]["acceleration"] > 0
     assert "non-commercial" in (tmp_path / "model" / MODEL_CARD_NAME).read_text()

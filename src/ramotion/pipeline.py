@@ -7,7 +7,9 @@
 A pipeline folder is what `ramotion.model.checkpoint.save_model` writes: config.json
 (the RAMConfig, which names the text model it was trained with), model.safetensors
 and stats.safetensors (the normalisation Mean/Std); HumanML3D-style Mean.npy/Std.npy
-beside them are accepted too.
+beside them are accepted too. A folder may also hold a length predictor
+(length_predictor.safetensors + .json, `ramotion.model.length`): prompts given without a
+length then get the predicted one instead of 6 s.
 
 This module loads, saves and generates. What it returns and how that is written to files
 (`Motion`, `MotionBatch`, the output-path check) is `ramotion.outputs`; the device and
@@ -31,6 +33,7 @@ from torch import Tensor
 
 from .diffusion import GaussianDiffusion
 from .model.checkpoint import CONFIG_NAME, load_model, load_stats, read_config, resolve_model_dir, save_model
+from .model.length import LengthPredictor, load_length_predictor, remove_length_predictor, save_length_predictor
 from .model.ram import RAM
 from .motion.cleanup import CleanupConfig
 from .motion.normalize import Normalizer
@@ -75,6 +78,7 @@ class RAMPipeline(EditingMixin):
         device: str | torch.device | None = None,
         dtype: str | torch.dtype | None = "auto",
         extra: dict[str, Any] | None = None,
+        length_predictor: LengthPredictor | None = None,
     ) -> None:
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
@@ -90,6 +94,9 @@ class RAMPipeline(EditingMixin):
         self._text_model_override: str | None = None
         if text_encoder is not None:
             self._check_text_encoder(text_encoder)
+        self.length_predictor = length_predictor  # text -> frames for prompts without a length (None: 6 s)
+        if length_predictor is not None and (length_predictor.config.text_model, length_predictor.config.text_dim) != (self.config.text_model, self.config.text_dim):
+            raise ValueError(f"the length predictor reads {length_predictor.config.text_model} features, this RAM model {self.config.text_model}: they must share the text model")
 
     # ------------------------------------------------------------------ loading / saving
 
@@ -123,16 +130,22 @@ class RAMPipeline(EditingMixin):
         normalizer = Normalizer(*stats)
         if normalizer.mean.shape[0] != model.config.feature_dim:
             raise ValueError(f"{directory}: normalisation stats have {normalizer.mean.shape[0]} dims, the model {model.config.feature_dim}")
-        pipe = cls(model, normalizer, text_encoder, device=dev, dtype=dtype, extra=extra)
+        pipe = cls(model, normalizer, text_encoder, device=dev, dtype=dtype, extra=extra, length_predictor=load_length_predictor(directory))
         pipe._text_model_override = str(text_model) if text_model is not None else None
         return pipe
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
-        """Write config.json + model.safetensors + stats.safetensors (atomically, file by file)."""
+        """Write config.json + model.safetensors + stats.safetensors (atomically, file by file), and
+        the length predictor's two files when the pipeline has one (else removes any in the folder)."""
         out = Path(directory)
         if out.exists() and not out.is_dir():
             raise NotADirectoryError(f"cannot save a pipeline to {out}: it is a file")
-        return save_model(out, self.model, self.normalizer.mean.cpu(), self.normalizer.std.cpu(), extra=self.extra)
+        save_model(out, self.model, self.normalizer.mean.cpu(), self.normalizer.std.cpu(), extra=self.extra)
+        if self.length_predictor is not None:
+            save_length_predictor(out, self.length_predictor, self.length_predictor.training_report)
+        else:
+            remove_length_predictor(out)
+        return out
 
     # ------------------------------------------------------------------ sampler defaults
 
@@ -228,12 +241,17 @@ class RAMPipeline(EditingMixin):
 
     # ------------------------------------------------------------------ generation
 
-    def lengths_for(self, n: int, seconds: float | Sequence[float] | None, frames: int | Sequence[int] | None) -> list[int]:
-        """Frame counts per prompt from `seconds` or `frames` (default 6 s), validated."""
+    def lengths_for(
+        self, n: int, seconds: float | Sequence[float] | None, frames: int | Sequence[int] | None, prompts: Sequence[str] | None = None
+    ) -> list[int]:
+        """Frame counts per prompt from `seconds` or `frames`, validated; with neither, the length
+        predictor's for `prompts` (`predict_frames`) when the model has one, else 6 s."""
         fps, max_frames = float(self.skeleton.fps), self.config.max_frames
         max_seconds = max_frames / fps
         if seconds is not None and frames is not None:
             raise ValueError("give the length as seconds or as frames, not both")
+        if seconds is None and frames is None and prompts is not None and self.length_predictor is not None:
+            return self.predict_frames(prompts)
         if frames is None:
             secs = _per_prompt(seconds if seconds is not None else DEFAULT_SECONDS, n, "seconds")
             out = []
@@ -272,7 +290,8 @@ class RAMPipeline(EditingMixin):
     ) -> MotionBatch:
         """Generate one motion per prompt.
 
-        seconds / frames: one value or one per prompt (default 6 s). seed: an int gives
+        seconds / frames: one value or one per prompt (default: the model folder's length
+        predictor's estimate per prompt, `predict_frames`; 6 s without one). seed: an int gives
         prompt i the seed seed+i; a list gives each its own; None draws them from
         torch's global RNG. A motion depends only on its prompt, length and seed, not on the
         rest of the batch, in every dtype (tests/test_pipeline.py checks it on the bundled
@@ -289,7 +308,7 @@ class RAMPipeline(EditingMixin):
         """
         prompt_list = self._prompt_list(prompts)
         n = len(prompt_list)
-        lengths = self.lengths_for(n, seconds, frames)
+        lengths = self.lengths_for(n, seconds, frames, prompt_list)
         seeds = self._seeds(seed, n)
         plan, compute_dtype = self._run_settings(steps, w_reg, w_cfg, reg_steps, reg_source, timesteps, dtype, batch_size)
         clean = self.resolve_cleanup(cleanup)
@@ -306,6 +325,16 @@ class RAMPipeline(EditingMixin):
         if bar is not None:
             bar.close()
         return MotionBatch([m for m in results if m is not None])
+
+    def predict_frames(self, prompts: str | Sequence[str]) -> list[int]:
+        """The frame count a call without seconds/frames gives each prompt: the model folder's
+        length predictor's estimate from the text (clamped to 1..max_frames; each prompt encoded
+        alone, so it does not depend on the others), or 6 s each for a model without one."""
+        prompt_list = self._prompt_list(prompts)
+        if self.length_predictor is None:
+            return self.lengths_for(len(prompt_list), None, None)
+        frames = self.length_predictor.predict(self.text_encoder, prompt_list)
+        return [min(max(int(f), 1), self.config.max_frames) for f in frames]
 
     def _prompt_list(self, prompts: str | Sequence[str]) -> list[str]:
         """One prompt or a list of them, checked (`check_prompts`); ValueError for none."""

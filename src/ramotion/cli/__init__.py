@@ -25,6 +25,7 @@ VERB_MODULES = [
     "synth",
     "evaluator",
     "evaluate",
+    "length",
     "serve",
     "experiment",
 ]

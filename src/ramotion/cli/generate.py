@@ -35,7 +35,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-dir", metavar="DIR", help="folder for the --prompts outputs (created if missing)")
     p.add_argument("--format", choices=FORMATS, default="mp4", help="output format with --out-dir (default mp4)")
     length = p.add_mutually_exclusive_group()
-    length.add_argument("--seconds", type=float, default=None, help="motion length in seconds, at most 9.8 for HumanML3D (default 6)")
+    length.add_argument(
+        "--seconds",
+        type=float,
+        default=None,
+        help="motion length in seconds, at most 9.8 for HumanML3D (default: the length the model's length predictor estimates from the text, "
+        "per prompt (the bundled model has one); 6 s for a model folder without one)",
+    )
     length.add_argument("--frames", type=int, default=None, help="motion length in frames (20 fps for HumanML3D)")
     p.add_argument("--seed", type=int, default=0, help="random seed; sample i uses seed+i (default 0)")
     p.add_argument("--num", type=int, default=1, help="how many motions to make for TEXT (default 1; files get _00, _01, ... suffixes)")
@@ -146,8 +152,6 @@ def _run_single(args: argparse.Namespace, options: dict) -> int:
 def _run_file(args: argparse.Namespace, options: dict) -> int:
     from tqdm.auto import tqdm
 
-    from ..pipeline import DEFAULT_SECONDS
-
     entries = list(iter_prompt_file(input_path(args.prompts)))  # (line number, prompt, seconds or None)
     if not entries:
         raise UserError(f"{args.prompts} holds no prompts (one per line; blank and '#' lines are skipped)")
@@ -156,16 +160,15 @@ def _run_file(args: argparse.Namespace, options: dict) -> int:
         raise UserError(f"--out-dir {out_dir} is a file, not a folder")
     pipe = _load(args)
     prompts = [p for _, p, _ in entries]
-    if args.frames is not None and all(s is None for _, _, s in entries):
-        lengths: dict[str, list] = {"frames": [args.frames] * len(entries)}
-    else:
-        fps = float(pipe.skeleton.fps)
-        default = args.seconds if args.seconds is not None else (args.frames / fps if args.frames is not None else DEFAULT_SECONDS)
-        lengths = {"seconds": [default if s is None else s for _, _, s in entries]}
+    fps = float(pipe.skeleton.fps)
+    default = args.seconds if args.seconds is not None else (args.frames / fps if args.frames is not None else None)  # None: predicted per line
+    lengths: dict[str, list] = {"frames": [args.frames] * len(entries)} if args.frames is not None and all(s is None for _, _, s in entries) else {"seconds": []}
     # Validate every line (prompt and length) before generating anything.
-    for i, (number, prompt, _) in enumerate(entries):
+    for i, (number, prompt, seconds) in enumerate(entries):
         try:
             pipe.check_prompts([prompt], names=["the prompt"])
+            if "seconds" in lengths:  # a line's own length, else --seconds/--frames, else the model's length predictor (6 s without one)
+                lengths["seconds"].append(seconds if seconds is not None else default if default is not None else pipe.predict_frames([prompt])[0] / fps)
             pipe.lengths_for(1, *(([lengths["seconds"][i]], None) if "seconds" in lengths else (None, [lengths["frames"][i]])))
         except ValueError as exc:
             raise UserError(f"{args.prompts}:{number}: {exc}") from None

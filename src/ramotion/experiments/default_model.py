@@ -1,5 +1,5 @@
-"""Rebuild the bundled default model: corpus -> training -> evaluator -> guidance sweep on
-validation -> test evaluation -> save_pretrained into the package -> model card.
+"""Rebuild the bundled default model: corpus -> training -> evaluator -> length predictor ->
+guidance sweep on validation -> test evaluation -> save_pretrained into the package -> model card.
 
     python scripts/build_default_model.py                  # the real mocap corpus; ~1.5 h on 2 idle CPU cores
     python scripts/build_default_model.py --tiny --work /tmp/b   # seconds; writes /tmp/b/default_model
@@ -11,7 +11,7 @@ both merged with per-source weights. With mocap in the corpus, realism (joint ac
 and foot skating against the real validation motions) is part of the guidance rule, and the
 test report adds realism, the held-out (action, style) pairs and style steering.
 
-Synthesis, training and the evaluator run through the `ramotion` command line itself
+Synthesis, training, the evaluator and the length predictor run through the `ramotion` command line itself
 (the commands are recorded in the model card); the sweep and the test evaluation use the
 evaluation API, because `ramotion evaluate` only reads the test split. Every stage is
 resumable: rerun the same command after an interruption.
@@ -63,6 +63,8 @@ class BuildSettings:
     # so a longer run is the shorter one resumed: `--set steps=`).
     train: dict[str, Any] = field(default_factory=lambda: {"preset": "small", "steps": 16000, "log_every": 50, "val_every": 500, "ckpt_every": 500})
     evaluator_args: tuple[str, ...] = ("--preset", "small", "--epochs", "20")
+    # `ramotion length train` options (the length predictor for prompts without a length; ~1 min on one CPU thread).
+    length_args: tuple[str, ...] = ()
     grid: tuple[tuple[float, float], ...] = GUIDANCE_GRID
     val_protocol: dict[str, Any] = field(default_factory=lambda: {"replications": 3, "max_samples": 128, "diversity_times": 100})
     val_semantic_motions: int | None = 128
@@ -104,6 +106,7 @@ TINY = BuildSettings(
     workers=1,
     train={"preset": "tiny", "steps": 3, "log_every": 3, "val_every": 3, "ckpt_every": 3},
     evaluator_args=("--preset", "small", "--epochs", "1"),
+    length_args=("--epochs", "2"),
     grid=((0.0, 0.0), (5.0, 1.5)),
     val_protocol={"replications": 1, "batch_size": 8, "max_samples": 8, "diversity_times": 4},
     val_semantic_motions=2,
@@ -236,6 +239,26 @@ def _build_corpus(settings: BuildSettings, work: Path, commands: list[str], quie
     return mixed
 
 
+def _length_predictor(corpus: Path, out: Path, args: tuple[str, ...], commands: list[str], quiet: list[str]) -> tuple[Any, dict[str, Any]]:
+    """Train (or find trained) the length predictor on `corpus` into `out` through
+    `ramotion length train`; returns it and its training report (test MAE against the baselines)."""
+    from ..model.length import load_length_predictor
+    from ..train.length import load_report
+
+    argv = ["length", "train", "--data", str(corpus), "--out", str(out), *args]
+    marker = out / "build_command.json"  # written once the predictor is: what made it
+    done = marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == argv
+    if done and load_length_predictor(out) is not None:
+        commands.append(f"ramotion {' '.join(argv)}{FOUND_FINISHED}")
+    else:
+        _cli([*argv, "--force", *quiet], commands)
+        write_text(marker, json.dumps(argv) + "\n")
+    predictor = load_length_predictor(out)
+    if predictor is None:
+        raise RuntimeError(f"`ramotion length train` wrote no length predictor to {out}")
+    return predictor, load_report(out)
+
+
 def _protocol_text(cfg: Any, pairs: int) -> str:
     return (
         f"{cfg.replications} replication(s) of {pairs} (caption, motion) pairs in batches of {cfg.batch_size}, "
@@ -307,6 +330,10 @@ def build_default_model(
         _cli(["evaluator", "train", "--data", str(corpus), "--out", str(ev_dir), *settings.evaluator_args, "--force", *quiet], commands)
     else:
         commands.append(f"ramotion evaluator train --data {corpus} --out {ev_dir} {' '.join(settings.evaluator_args)}{FOUND_FINISHED}")
+
+    # 3b. The length predictor (text -> frames, for prompts given without a length), saved with the model.
+    length_dir = work / "length"
+    length_predictor, length_report = _length_predictor(corpus, length_dir, settings.length_args, commands, quiet)
 
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     evaluator = T2MEvaluator.from_pretrained(ev_dir, map_location=device)
@@ -439,6 +466,7 @@ def build_default_model(
         pipe.extra.pop("cleanup", None)
     if examples:
         pipe.extra["example_prompts"] = [e["prompt"] for e in examples]
+    pipe.length_predictor = length_predictor  # saved beside the model (length_predictor.safetensors + .json)
     dest.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(dest)
     size = check_weight_size(dest, limit_mb)
@@ -489,6 +517,7 @@ def build_default_model(
         "max_seconds": pipe.config.max_frames / 20.0,
         "cleanup": settings.cleanup,
         "examples": examples,
+        "length": length_report,
         "example_rule": (
             f"test-split captions of one or two actions ({settings.example_candidates} tried); kept when all "
             f"{settings.example_seeds} seeds pass the checker at the program's length"

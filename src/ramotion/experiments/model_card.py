@@ -54,7 +54,7 @@ on the same corpus (its numbers are not comparable with published ones, which us
 official evaluator on HumanML3D).
 
 $test_table
-$mocap_section$semantic_section
+$mocap_section$semantic_section$length_section
 ## Example prompts it handles
 
 $examples_text
@@ -209,6 +209,26 @@ def _semantic_section(info: dict[str, Any]) -> str:
     )
 
 
+def _length_section(info: dict[str, Any]) -> str:
+    """The length predictor's test-split errors against the constant baselines (empty without one)."""
+    from ..train.length import format_length_table
+
+    report = info.get("length") or {}
+    if not report.get("test_table"):
+        return ""
+    val = ", ".join(f"{p} {v:.1f}" for p, v in report["val"].items())
+    return (
+        "\n## Length predictor\n\n"
+        "A prompt given without a length (`ramotion generate` without `--seconds`, `RAMPipeline` without seconds or frames,\n"
+        "the web API without `seconds`) gets the one this predictor estimates from its text, as T2M and MoMask do: the frozen\n"
+        f"text model's mean-pooled token states through a small MLP ({report['parameters']:,} parameters) over length bins of {report['settings']['unit']} frames, trained with cross-entropy on the\n"
+        f"train split's captions and their (sub)motions' lengths (`ramotion length train`). The epoch ({report['epoch']}) and the reading\n"
+        f"of its distribution (its **{report['point']}**; validation MAE in frames: {val}) were chosen on the validation split.\n"
+        "Test split, each caption against its motion's real length, beside predicting the training lengths' mean\n"
+        f"({report['train_mean']:.1f} frames) or median ({report['train_median']:.0f}) for every caption:\n\n" + format_length_table(report["test_table"]) + "\n"
+    )
+
+
 def _data_fields(info: dict[str, Any]) -> dict[str, str]:
     """The data rows, the data section, the licence line and the limits, by corpus kind."""
     c = info["corpus"]
@@ -298,6 +318,7 @@ def render_model_card(info: dict[str, Any]) -> str:
         "test_table": markdown_table(info["test"]),
         "mocap_section": _mocap_section(info),
         "semantic_section": _semantic_section(info),
+        "length_section": _length_section(info),
         "examples_text": examples_text(info.get("examples") or [], info.get("example_rule", "")),
         "rebuild": info["rebuild"],
         "commands": "\n".join(c.removesuffix(FOUND_FINISHED) for c in info["commands"]),

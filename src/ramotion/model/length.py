@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from ..config_utils import dataclass_from_dict
-from ..io_utils import atomic_path, write_text
+from ..io_utils import atomic_path, read_tagged_json, write_text
 from .config import _shown, check_choice, check_float, check_int
 
 FORMAT = "ramotion-length"
@@ -195,12 +195,7 @@ def read_length_config(directory: str | os.PathLike) -> tuple[LengthConfig, dict
     path = Path(directory) / CONFIG_NAME
     if not path.is_file():
         raise FileNotFoundError(f"no {CONFIG_NAME} in {Path(directory)}: its {WEIGHTS_NAME} needs the config beside it")
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a ramotion length predictor config (missing format {FORMAT!r})")
+    payload = read_tagged_json(path, FORMAT, "a ramotion length predictor config")
     if payload.get("version") != FORMAT_VERSION:
         raise ValueError(f"{path} has format version {payload.get('version')!r}; this ramotion reads version {FORMAT_VERSION}")
     try:
