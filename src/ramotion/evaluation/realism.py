@@ -39,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..skeleton import HUMANML3D
-from ..synth.check import runs  # maximal runs of True: one owner for motion masks
+from ..motion.masks import runs
 
 FPS = float(HUMANML3D.fps)
 FOOT_JOINTS: tuple[int, int, int, int] = (*HUMANML3D.foot_left, *HUMANML3D.foot_right)  # (7, 10, 8, 11)

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..skeleton import HUMANML3D, Skeleton
-from ..synth.check import runs  # maximal runs of True: one owner for motion masks
+from .masks import runs
 from .rigid import make_rigid
 
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from ..motion.masks import runs
 from .program import Program
 
 FPS = 20.0
@@ -90,12 +91,6 @@ class Geometry:
         f = f / np.linalg.norm(f, axis=-1, keepdims=True).clip(1e-9)
         l = np.cross(np.array([0.0, 1.0, 0.0]), f)
         return np.stack(((v * l).sum(-1), v[..., 1], (v * f).sum(-1)), -1)
-
-
-def runs(mask: np.ndarray, min_len: int = 1) -> list[tuple[int, int]]:
-    """Maximal runs [start, end) of True at least min_len long."""
-    edges = np.flatnonzero(np.diff(np.concatenate(([0], mask.astype(np.int8), [0]))))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_len]
 
 
 def _reversals(x: np.ndarray, amplitude: float) -> int:
