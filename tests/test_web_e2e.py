@@ -5,6 +5,9 @@ types a prompt, generates, checks that the canvas animates (pixels change betwee
 screenshots), downloads a BVH and parses it, and checks that an API error shows in the
 page. Skipped, with the reason, only when Chromium, Playwright or three.js is missing.
 
+The Edit tab gets one round trip: upload an NPY, keep its first and last second, prompt, and
+see the edit beside the original (desktop and phone).
+
 Set RAMOTION_WEB_SCREENSHOTS=DIR to keep the page's screenshots (web_*.png) in DIR.
 """
 
@@ -132,6 +135,7 @@ def test_generate_watch_and_download(page, server_url: str, pipe: RAMPipeline, t
     assert page.evaluate("Boolean(window.ramotionViewer)"), f"the 3D viewer did not start: {page.errors}"
     assert page.locator("#banner").is_hidden(), page.locator("#banner").inner_text()
     assert page.locator(".chip").count() >= 4  # example prompts
+    assert page.locator("#auto-length-label").is_hidden() and page.locator("#seconds").is_enabled()  # no length predictor here
     page.screenshot(path=str(tmp_path / "web_before.png"))
     _keep(tmp_path / "web_before.png")
 
@@ -232,13 +236,17 @@ def test_phone_viewport(browser, default_server_url: str, tmp_path: Path) -> Non
     page.keyboard.insert_text("a person jumps " * 30)  # 450 characters typed
     assert len(page.locator("#prompt").input_value()) == 300
     page.fill("#prompt", "a person walks forward")
+    # The bundled model predicts each prompt's length: "auto" is on and the slider waits.
+    assert page.locator("#auto-length").is_checked() and page.locator("#seconds").is_disabled()
     requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url) if r.url.endswith("/api/generate") else None)
+    bodies: list[dict] = []
+    page.on("request", lambda r: (requests.append(r.url), bodies.append(r.post_data_json)) if r.url.endswith("/api/generate") else None)
     page.locator("#prompt").press("Control+Enter")
     page.locator("#prompt").press("Control+Enter")  # while the first is running
     page.wait_for_selector("body[data-state=done]", timeout=60_000)
     page.wait_for_timeout(800)  # the smooth scroll
     assert len(requests) == 1, requests
+    assert "seconds" not in bodies[0] and page.locator("#seconds-out").inner_text().startswith("auto (")
     box = page.locator("#viewer").bounding_box()  # relative to the visible viewport
     assert -2 <= box["y"] < 844 / 2 and box["height"] >= 300, box
     tabs = page.locator("#focus-tabs button")
@@ -258,6 +266,101 @@ def test_phone_viewport(browser, default_server_url: str, tmp_path: Path) -> Non
     shot = tmp_path / "web_phone_all.png"
     page.locator("#focus-tabs [data-focus=all]").click()
     page.wait_for_timeout(300)
+    page.screenshot(path=str(shot))
+    _keep(shot)
+    context.close()
+
+
+def _figure_pixels(shot: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels of a drawn skeleton (far from the background; the grid's lines are not)."""
+    background = np.array([0x0F, 0x11, 0x15])
+    return np.abs(shot - background).max(axis=-1) > 90
+
+
+def test_edit_round_trip(browser, server_url: str, pipe: RAMPipeline, tmp_path: Path) -> None:
+    """The Edit tab: upload an NPY of joints, keep its first and last second (the timeline's
+    default), type a prompt, and see the edit beside the original; then a file the server refuses,
+    and the same round trip on a phone."""
+    from .test_edit import walking_joints
+
+    walk = tmp_path / "walk.npy"
+    np.save(walk, walking_joints(61).astype(np.float32))  # 3 s: 60 frames of features
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(server_url + "/")
+    page.wait_for_selector("body[data-state=ready]", timeout=30_000)
+    page.click("#tool-edit")
+    assert page.locator("#edit-panel").is_visible() and page.locator("#seconds").is_hidden()
+    assert page.locator("#generate").inner_text() == "Edit"
+    page.set_input_files("#edit-file", str(walk))
+    page.wait_for_selector("body[data-source=loaded]", timeout=30_000)
+    assert "walk.npy · 60 frames · 3.0 s" in page.locator("#edit-source-info").inner_text()
+    assert page.locator("#keep-first").input_value() == "20" and page.locator("#keep-last").input_value() == "40"  # 1 s at each end
+    assert "keep 0–1.00 s · generate 1.00–2.00 s · keep 2.00–3.00 s" in page.locator("#keep-label").inner_text()
+    assert page.evaluate("window.ramotionViewer.motions.length") == 1  # the original alone, before editing
+
+    page.fill("#prompt", "a person jumps")
+    page.fill("#seed", "5")
+    page.locator("#num-samples").fill("1")
+    page.click("#generate")
+    page.wait_for_selector("body[data-state=done]", timeout=60_000)
+    cards = page.locator(".sample-card")
+    assert cards.count() == 2 and cards.first.inner_text().startswith("Original") and "seed 5" in cards.nth(1).inner_text()
+    assert [t.strip() for t in page.locator("#focus-tabs button").all_inner_texts()] == ["Original", "Edit", "All"]
+    assert page.locator("#kept-strip span").count() == 2  # the kept ends, marked under the scrubber
+    shown = np.asarray(page.evaluate("window.ramotionViewer.motions.map((m) => Array.from(m.joints))"), dtype=np.float64).reshape(2, 60, 22, 3)
+    source, edited = shown
+    np.testing.assert_allclose(edited[:20], source[:20], atol=2e-4)  # kept frames: exactly the original's
+    np.testing.assert_allclose(edited[40:], source[40:], atol=3e-4)
+    expected = pipe.inbetween("a person jumps", walking_joints(61), keep_frames=[(0, 20), (40, 60)], seed=5, steps=20)[0]
+    np.testing.assert_allclose(edited, expected.joints, atol=2e-4)  # the edit the pipeline makes
+    # Two figures drawn side by side: skeleton pixels in both halves of the canvas.
+    page.click("#play")  # pause, on the last frame of the kept end
+    page.locator("#scrub").fill("55")
+    canvas = page.locator("#viewer-canvas")
+    still = _settled(page, canvas)
+    assert still is not None, "the canvas kept moving while paused"
+    figures = _figure_pixels(still)
+    half = figures.shape[1] // 2
+    assert figures[:, :half].sum() > 50 and figures[:, half:].sum() > 50, (figures[:, :half].sum(), figures[:, half:].sum())
+    assert "kept" in page.locator("#frame-label").inner_text()
+    page.screenshot(path=str(tmp_path / "web_edit.png"))
+    _keep(tmp_path / "web_edit.png")
+    with page.expect_download() as info:
+        cards.nth(1).locator("a[data-format=npy]").click()
+    assert np.load(info.value.path(), allow_pickle=False).shape == (60, 22, 3)
+
+    # A file the server cannot use: the page says why, and keeps the motion it had.
+    bad = tmp_path / "smpl.npy"
+    np.save(bad, np.zeros((30, 24, 3), np.float32))
+    page.set_input_files("#edit-file", str(bad))
+    page.wait_for_selector("body[data-state=error]", timeout=30_000)
+    assert "422" in page.locator("#error").inner_text() and "unknown joint count 24" in page.locator("#error").inner_text()
+    assert "walk.npy" in page.locator("#edit-source-info").inner_text()
+    assert not errors, errors
+    context.close()
+
+    # A phone: the same round trip fits the screen's width, and shows the original and the edit.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = context.new_page()
+    page.goto(server_url + "/")
+    page.wait_for_selector("body[data-state=ready]", timeout=30_000)
+    page.click("#tool-edit")
+    page.set_input_files("#edit-file", str(walk))
+    page.wait_for_selector("body[data-source=loaded]", timeout=30_000)
+    page.locator("label:has(input[value=continue])").click()
+    assert page.locator("#continue-seconds").is_visible() and page.locator("#edit-timeline").is_hidden()
+    page.fill("#prompt", "a person sits down")
+    page.locator("#num-samples").fill("1")
+    page.click("#generate")
+    page.wait_for_selector("body[data-state=done]", timeout=60_000)
+    page.wait_for_timeout(800)  # the smooth scroll
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing sticks out sideways
+    assert page.locator("#focus-tabs [aria-selected=true]").inner_text() == "All"  # both, side by side
+    assert page.evaluate("window.ramotionViewer.motions.map((m) => m.frames)") == [60, 100]  # 3 s + 2 s
+    shot = tmp_path / "web_edit_phone.png"
     page.screenshot(path=str(shot))
     _keep(shot)
     context.close()

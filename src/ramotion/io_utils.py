@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
 import os
@@ -88,35 +89,48 @@ def load_npy_checked(path: str | os.PathLike) -> np.ndarray:
         raise FileNotFoundError(f"no such file: {p}")
     if not p.is_file():
         raise ValueError(f"not a file: {p}")
-    fmt = np.lib.format
     try:
         f = open(p, "rb")
     except PermissionError:
         raise PermissionError(f"cannot read {p}: permission denied") from None
     with f:
-        magic = f.read(len(fmt.MAGIC_PREFIX))
-        if magic != fmt.MAGIC_PREFIX:
-            kind = "an .npz archive" if magic.startswith(b"PK") else "not a .npy file"
-            raise ValueError(f"cannot read {p}: {kind} (expected one array saved with numpy.save)")
-        f.seek(0)
-        try:
-            shape, dtype = read_npy_header(f)
-        except ValueError as exc:
-            raise ValueError(f"cannot read {p}: a damaged .npy file ({' '.join(str(exc).split())[:200]})") from None
-        if dtype.hasobject:
-            raise ValueError(f"cannot read {p}: it holds Python objects (pickles are never loaded)")
-        need = math.prod(shape) * dtype.itemsize
-        have = os.fstat(f.fileno()).st_size - f.tell()
-        if need > have:
-            raise ValueError(
-                f"cannot read {p}: a damaged .npy file (its header declares shape {tuple(shape)} of {dtype}, "
-                f"{need} bytes, but only {have} bytes of data follow)"
-            )
-        f.seek(0)
-        try:
-            return np.load(f, allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ValueError(f"cannot read {p}: a damaged .npy file ({' '.join(str(exc).split())[:200]})") from None
+        return _load_npy_from(f, os.fstat(f.fileno()).st_size, str(p))
+
+
+def load_npy_bytes(data: bytes, name: str = "<bytes>") -> np.ndarray:
+    """`load_npy_checked` for the bytes of a .npy file held in memory (e.g. an upload): the same
+    checks (header before data, declared size against the bytes there, never a pickle), and
+    ValueErrors that name `name`."""
+    return _load_npy_from(io.BytesIO(data), len(data), name)
+
+
+def _load_npy_from(f: BinaryIO, size: int, name: str) -> np.ndarray:
+    """The checked read behind `load_npy_checked` / `load_npy_bytes`: `f` is open at the start of
+    a .npy file of `size` bytes."""
+    fmt = np.lib.format
+    magic = f.read(len(fmt.MAGIC_PREFIX))
+    if magic != fmt.MAGIC_PREFIX:
+        kind = "an .npz archive" if magic.startswith(b"PK") else "not a .npy file"
+        raise ValueError(f"cannot read {name}: {kind} (expected one array saved with numpy.save)")
+    f.seek(0)
+    try:
+        shape, dtype = read_npy_header(f)
+    except ValueError as exc:
+        raise ValueError(f"cannot read {name}: a damaged .npy file ({' '.join(str(exc).split())[:200]})") from None
+    if dtype.hasobject:
+        raise ValueError(f"cannot read {name}: it holds Python objects (pickles are never loaded)")
+    need = math.prod(shape) * dtype.itemsize
+    have = size - f.tell()
+    if need > have:
+        raise ValueError(
+            f"cannot read {name}: a damaged .npy file (its header declares shape {tuple(shape)} of {dtype}, "
+            f"{need} bytes, but only {have} bytes of data follow)"
+        )
+    f.seek(0)
+    try:
+        return np.load(f, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise ValueError(f"cannot read {name}: a damaged .npy file ({' '.join(str(exc).split())[:200]})") from None
 
 
 def read_tagged_json(path: str | os.PathLike, fmt: str, what: str) -> dict:

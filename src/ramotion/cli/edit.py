@@ -100,30 +100,14 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
 
 
 def read_source(path: Path, fps: float, joint_map: str | None, source_fps: float | None) -> np.ndarray:
-    """The source motion as an array the pipeline takes: features (T, D) or joints (T, J, 3) at `fps`."""
-    from ..io_utils import load_npy_checked
-    from ..mocap.importing import import_bvh
+    """The source motion as an array the pipeline takes: features (T, D) or joints (T, J, 3) at `fps`
+    (`motion.loading.read_edit_source`, which the web server's uploads use too)."""
     from ..mocap.presets import PRESETS
-    from ..motion.resample import resample
+    from ..motion.loading import read_edit_source
 
-    name = path.name.lower()
-    if name.endswith((".bvh", ".bvh.gz")):
-        if source_fps is not None:
-            raise UserError("--source-fps is for .npy joints; a BVH carries its own frame rate")
-        if joint_map is not None and joint_map not in PRESETS:
-            joint_map = str(input_path(joint_map))
-        joints, _ = import_bvh(path, joint_map, fps=fps)  # (T, 22, 3) at the model's rate
-        return joints
-    if not name.endswith(".npy"):
-        raise UserError(f"cannot read {path}: expected a .npy (joints or features) or a .bvh file")
-    if joint_map is not None:
-        raise UserError("--joint-map is for BVH sources")
-    arr = load_npy_checked(path)
-    if source_fps is not None:
-        if arr.ndim != 3:
-            raise UserError("--source-fps resamples joints (T, 22, 3); features are always at the model's frame rate")
-        arr = resample(arr, source_fps, fps)
-    return arr
+    if joint_map is not None and joint_map not in PRESETS and path.name.lower().endswith((".bvh", ".bvh.gz")):
+        joint_map = str(input_path(joint_map))
+    return read_edit_source(path, fps, joint_map=joint_map, source_fps=source_fps, option_names=("--joint-map", "--source-fps"))
 
 
 def run(args: argparse.Namespace) -> int:

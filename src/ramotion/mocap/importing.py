@@ -2,7 +2,8 @@
 
 `import_motion` reads BVH (`.bvh`, `.bvh.gz`) and Acclaim (`.amc`, `.amc.gz` with its
 `.asf`), places the 22 joints with a preset (`mocap.presets`), and optionally resamples.
-`import_bvh` is the BVH-only form used by `ramotion import-bvh` and motion loading.
+`import_bvh` is the BVH-only form used by `ramotion import-bvh` and motion loading, and
+`import_bvh_text` its form for text held in memory.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..motion.resample import resample
-from .bvh import BVHMotion, bvh_source, read_bvh
+from .bvh import BVHMotion, bvh_source, parse_bvh, read_bvh
 from .presets import JointSpec, SkeletonPreset, resolve_joint_map
 from .source import SourceMotion
 
@@ -87,9 +88,15 @@ def import_motion(
     a dict, or None for files written by `ramotion export`. up: the file's up axis (None:
     the preset's; "auto": detected from the rest pose, e.g. for Blender's Z-up exports).
     """
-    motion = read_source(path, asf=asf, source_fps=source_fps)
+    return _source_motion_joints(read_source(path, asf=asf, source_fps=source_fps), str(path), joint_map, scale=scale, fps=fps, up=up)
+
+
+def _source_motion_joints(
+    motion: SourceMotion, name: str, joint_map: JointMapArg, *, scale: float | None, fps: float | None, up: str | None
+) -> tuple[np.ndarray, float]:
+    """What `import_motion` and `import_bvh_text` do once the file is read: (joints, fps)."""
     if motion.num_frames < 2:
-        raise ValueError(f"{path}: a motion needs at least 2 frames, the file has {motion.num_frames}")
+        raise ValueError(f"{name}: a motion needs at least 2 frames, the file has {motion.num_frames}")
     joints = source_to_joints(motion, joint_map, scale=scale, fps=fps, up=up)
     return joints, float(fps if fps is not None else motion.fps)
 
@@ -101,3 +108,23 @@ def import_bvh(
     if motion_format(path) != "bvh":
         raise ValueError(f"expected a .bvh or .bvh.gz file, got {path}")
     return import_motion(path, joint_map, scale=scale, fps=fps, up=up)
+
+
+def import_bvh_text(
+    text: str,
+    joint_map: JointMapArg = None,
+    *,
+    scale: float | None = None,
+    fps: float | None = None,
+    up: str | None = None,
+    source: str = "<bvh>",
+    max_seconds: float | None = None,
+) -> tuple[np.ndarray, float]:
+    """`import_bvh` for a BVH file's text held in memory (e.g. an upload to `ramotion serve`):
+    the same parser, limits and joint mapping; errors name `source`. max_seconds: refuse a
+    motion longer than this (ValueError) before its joints are placed and resampled, which
+    is what costs time and memory for a long file."""
+    motion = parse_bvh(text, source)
+    if max_seconds is not None and motion.num_frames / motion.fps > max_seconds:
+        raise ValueError(f"{source} lasts {motion.num_frames / motion.fps:.1f} s ({motion.num_frames} frames at {motion.fps:g} fps); at most {max_seconds:g} s is read")
+    return _source_motion_joints(bvh_source(motion, source), source, joint_map, scale=scale, fps=fps, up=up)

@@ -4,6 +4,9 @@ A `.npy` holds either features, (T, 263) HumanML3D or (T, 251) KIT-ML, or joint
 positions, (T, 22, 3) or (T, 21, 3); which one is decided by the shape. A `.bvh` is
 read with `ramotion.mocap.importing.import_bvh` (ramotion's own joint names). Anything else is
 refused with one line that names the problem.
+
+`read_edit_source` reads a motion to edit (`ramotion edit` and the web server's uploads share
+it): features as stored, or joints at the model's frame rate, from a path or from bytes.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -95,3 +98,68 @@ def load_motion(path: str | os.PathLike) -> LoadedMotion:
     if p.suffix.lower() not in (".npy", ""):
         raise ValueError(f"cannot read {p}: expected a .npy (features or joints) or a .bvh file")
     return motion_from_array(load_npy_checked(p), str(p))
+
+
+def read_edit_source(
+    name: str | os.PathLike,
+    fps: float,
+    *,
+    data: bytes | str | None = None,
+    joint_map: Any = None,
+    source_fps: float | None = None,
+    option_names: tuple[str, str] = ("joint_map", "source_fps"),
+    max_seconds: float | None = None,
+) -> np.ndarray:
+    """A motion to edit, as `RAMPipeline`'s edit methods take it: features (T, D) as stored, or
+    joint positions (T, J, 3) at `fps` (the model's frame rate).
+
+    name: the file's path, or, with `data`, its name (the extension says the format: `.npy` for
+    joints (T, 22, 3) or features (T, 263); `.bvh` / `.bvh.gz`, read as `ramotion import-bvh` reads
+    it and resampled to `fps`). data: the file's contents in memory (a .npy's bytes, a BVH's text
+    or UTF-8 bytes; not gzipped) instead of reading `name`. joint_map: a BVH's skeleton preset
+    (`mocap.importing.JointMapArg`; None: ramotion's own joint names). source_fps: the frame rate
+    of a .npy of joints, resampled to `fps` (None: already at `fps`). option_names: what the
+    errors call joint_map and source_fps (the CLI's flags). max_seconds: refuse, before resampling,
+    a .npy, or a BVH given as `data`, that lasts longer (for data from a client: resampling is what
+    costs memory). A .npy is read with
+    `io_utils.load_npy_checked` / `load_npy_bytes` (never a pickle); shapes, NaN and lengths are
+    the pipeline's checks (`RAMPipeline.source_features`). ValueError names the problem.
+    """
+    from ..io_utils import load_npy_bytes
+    from ..mocap.importing import import_bvh, import_bvh_text
+    from .resample import resample
+
+    label = str(name)
+    lower = Path(label).name.lower()
+    map_opt, fps_opt = option_names
+    if lower.endswith((".bvh", ".bvh.gz")):
+        if source_fps is not None:
+            raise ValueError(f"{fps_opt} is for .npy joints; a BVH carries its own frame rate")
+        if data is None:
+            joints, _ = import_bvh(name, joint_map, fps=fps)  # (T, 22, 3) at `fps`
+            return joints
+        if lower.endswith(".gz"):  # decompressing a client's bytes unbounded is not worth it
+            raise ValueError(f"{label}: send BVH text, not a gzip file")
+        if isinstance(data, bytes):
+            try:
+                data = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"bad BVH file {label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        joints, _ = import_bvh_text(data, joint_map, fps=fps, source=label, max_seconds=max_seconds)
+        return joints
+    if not lower.endswith(".npy"):
+        raise ValueError(f"cannot read {label}: expected a .npy (joints or features) or a .bvh file")
+    if joint_map is not None:
+        raise ValueError(f"{map_opt} is for BVH sources")
+    if data is None:
+        arr = load_npy_checked(name)
+    elif isinstance(data, bytes):
+        arr = load_npy_bytes(data, label)
+    else:
+        raise ValueError(f"{label}: a .npy file's contents must be bytes, not text")
+    if source_fps is not None and arr.ndim != 3:
+        raise ValueError(f"{fps_opt} resamples joints (T, 22, 3); features are always at the model's frame rate")
+    rate = fps if source_fps is None else source_fps
+    if max_seconds is not None and arr.ndim and len(arr) / rate > max_seconds:  # a 0-d array: refused later, by shape
+        raise ValueError(f"{label} lasts {len(arr) / rate:.1f} s ({len(arr)} frames at {rate:g} fps); at most {max_seconds:g} s is read")
+    return arr if source_fps is None else resample(arr, source_fps, fps)

@@ -8,14 +8,16 @@ Endpoints (OpenAPI schema at /openapi.json):
     GET  /                               the page (static/index.html)
     GET  /api/health                     liveness and queue depth
     GET  /api/info                       model, limits, example prompts, viewer status
-    POST /api/generate                   {prompt, seconds, seed, num_samples, w_reg, w_cfg}
+    POST /api/generate                   {prompt, seconds, seed, num_samples, w_reg, w_cfg} (no seconds: predicted)
                                          -> joints per frame, fps, skeleton parents, download links
     GET  /api/samples/{id}/{bvh|npy|mp4} one generated sample as a file
+    POST /api/sources                    {bvh | npy | id, ...} -> a motion to edit, read and kept (edit.py)
+    POST /api/edit                       {prompt, mode, source, ...} -> edits beside their source (edit.py)
     GET  /vendor/three/...               three.js from its npm package (see vendor.py)
 
 Generation runs on one worker thread (queue.py); the event loop only validates, enqueues
 and awaits, so the page and /api/health stay responsive during a slow generation. A client
-that goes away while its generation waits or runs cancels it (`_until_disconnected`): uvicorn
+that goes away while its generation waits or runs cancels it (`jobs.await_job`): uvicorn
 does not cancel a handler when its client disconnects, so the handler watches for it itself.
 """
 
@@ -31,18 +33,20 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .edit import SOURCE_PATHS, edit_info, register_edit_routes
+from .jobs import await_job, client_closed, sample_json
 from .limits import APIError, ServerLimits, check_request
 from .queue import GenerationQueue, JobsCancelled, QueueClosed, QueueFull
-from .schemas import ErrorResponse, GenerateRequest, GenerateResponse
+from .schemas import EditRequest, EditSource, ErrorResponse, GenerateRequest, GenerateResponse
 from .store import DOWNLOAD_FORMATS, MEDIA_TYPES, SampleStore
 from .vendor import THREE_MISSING_HINT, find_three, three_version
 
@@ -65,9 +69,9 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # HTTP 499 (nginx's "client closed request"): how a request whose client left before its answer
 # ends. Nobody receives it (uvicorn drops what is sent on a closed connection), but nothing on the
 # way (middleware, test clients, ASGI servers that log it) records the request as a success.
-CLIENT_CLOSED = 499
-DISCONNECT_POLL_S = 0.1
-JOINT_DECIMALS = 4  # 0.1 mm: plenty for display, and keeps the JSON small
+DEFAULT_SECONDS = 4.0  # a request without seconds, when the model has no length predictor
+# Each POST's body model, for validation messages (unknown fields list the right model's fields).
+REQUEST_MODELS: dict[str, type[BaseModel]] = {"/api/generate": GenerateRequest, "/api/edit": EditRequest, "/api/sources": EditSource}
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": what}
     for status, what in {
@@ -114,16 +118,24 @@ def create_app(
     from ..pipeline import GenerationCancelled
 
     def generate(
-        prompts: list[str], seconds: list[float], seeds: list[int], w_reg: float | None, w_cfg: float | None, cancelled: Callable[[], bool] | None = None
+        prompts: list[str], seconds: list[float | None], seeds: list[int], w_reg: float | None, w_cfg: float | None, cancelled: Callable[[], bool] | None = None
     ) -> list[Any]:
-        """The queue's generate function: one pipeline call, stopped between steps once `cancelled()`."""
+        """The queue's generate function: one pipeline call, stopped between steps once `cancelled()`.
+        A None length is the model's length predictor's for its prompt, within this server's limits."""
         try:
+            predicted = {p: default_seconds(p) for p, s in zip(prompts, seconds) if s is None}  # once per prompt
+            seconds = [s if s is not None else predicted[p] for p, s in zip(prompts, seconds)]
             motions = pipeline(prompts, seconds=seconds, seed=seeds, w_reg=w_reg, w_cfg=w_cfg, steps=limits.steps, cancelled=cancelled)
         except GenerationCancelled as exc:
             raise JobsCancelled(str(exc)) from None
         for motion in motions:
             motion.joints  # noqa: B018 - recover joints here, on the worker thread, not on the event loop
         return list(motions)
+
+    def default_seconds(prompt: str) -> float:
+        """A request's length when it gives none, within this server's limits (on the worker thread: it runs the text model)."""
+        seconds = DEFAULT_SECONDS if getattr(pipeline, "length_predictor", None) is None else pipeline.predict_frames([prompt])[0] / fps
+        return min(max(seconds, limits.min_seconds), limits.effective_max_seconds(model_max_seconds))
 
     def load_text_model() -> None:
         _ = pipeline.text_encoder
@@ -153,7 +165,10 @@ def create_app(
         redoc_url=None,
     )
     app.state.queue, app.state.store, app.state.limits, app.state.pipeline = queue, store, limits, pipeline
-    app.add_middleware(RequestGuard, max_body_bytes=limits.max_body_bytes, allowed_hosts=allowed_hosts, body_timeout_s=limits.body_timeout_s)
+    app.add_middleware(
+        RequestGuard, max_body_bytes=limits.max_body_bytes, allowed_hosts=allowed_hosts, body_timeout_s=limits.body_timeout_s,
+        body_limits={path: limits.max_upload_bytes for path in SOURCE_PATHS},  # these carry a motion file
+    )  # fmt: skip
 
     # ------------------------------------------------------------------ errors
 
@@ -163,7 +178,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        err = validation_to_api_error(exc.errors())
+        err = validation_to_api_error(exc.errors(), REQUEST_MODELS.get(request.url.path, GenerateRequest))
         return JSONResponse(err.payload(), status_code=err.status)
 
     @app.exception_handler(StarletteHTTPException)
@@ -202,10 +217,12 @@ def create_app(
                 "steps": limits.steps,
                 "w_reg": sampler_defaults["w_reg"],  # what a request without w_reg / w_cfg gets
                 "w_cfg": sampler_defaults["w_cfg"],
+                "length_predictor": getattr(pipeline, "length_predictor", None) is not None,  # what a request without seconds gets
             },
             "skeleton": skeleton_info,
             "limits": limits.to_dict(model_max_seconds),
             "examples": examples,
+            "edit": edit_info(),
             "viewer": {
                 "three_js": three_dir is not None,
                 "three_version": three_version(three_dir) if three_dir else None,
@@ -219,43 +236,24 @@ def create_app(
 
         If the client disconnects first, its job is cancelled (never started if still queued;
         its batch stops at the next step if no other client waits for it) and the request ends
-        with status 499 (CLIENT_CLOSED).
+        with status 499 (`jobs.CLIENT_CLOSED`).
         """
         prompt = check_request(body.prompt, body.seconds, body.num_samples, body.seed, body.w_reg, body.w_cfg, limits, model_max_seconds)
         base = body.seed if body.seed is not None else secrets.randbelow(2**31 - 1 - limits.max_samples)
         seeds = [base + i for i in range(body.num_samples)]
         if await request.is_disconnected():  # sent its request and left: queue nothing
-            raise _client_closed()
+            raise client_closed()
         try:
-            job = queue.submit(prompt, float(body.seconds), seeds, body.w_reg, body.w_cfg)
+            job = queue.submit(prompt, None if body.seconds is None else float(body.seconds), seeds, body.w_reg, body.w_cfg)
         except QueueFull as exc:
             raise APIError(429, "server_busy", f"the server is busy ({exc}): try again in a moment", headers={"Retry-After": "1"}) from None
         except QueueClosed as exc:
             raise APIError(503, "shutting_down", str(exc)) from None
-        result = asyncio.wrap_future(job.future)
-        watcher = asyncio.ensure_future(_until_disconnected(request))
-        try:
-            await asyncio.wait({result, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        finally:  # also when this handler itself is cancelled (server shutdown, another ASGI server)
-            watcher.cancel()
-            if not result.done():
-                queue.cancel(job)
-                result.add_done_callback(_ignore_outcome)  # a job that finished meanwhile: nobody reads it
-        if not result.done() or result.cancelled():
-            log.info("client left before its answer: generation of %r cancelled", prompt[:60])
-            raise _client_closed()
-        try:
-            motions = result.result()
-        except QueueClosed as exc:
-            raise APIError(503, "shutting_down", str(exc)) from None
-        except ValueError as exc:  # the pipeline's own checks, e.g. a prompt over the text model's token limit
-            raise APIError(422, "invalid_request", str(exc)) from None
-        except Exception as exc:
-            log.exception("generation failed")
-            raise APIError(500, "generation_failed", f"generation failed: {type(exc).__name__}: {exc}") from None
+        motions = await await_job(queue, job, request, what="generation", invalid_code="invalid_request")
         done = time.perf_counter()
         timing = {"queued_s": round(job.started_at - job.enqueued_at, 4), "generate_s": round(done - job.started_at, 4)}
-        payload = await run_in_threadpool(_generate_payload, prompt, float(body.seconds), fps, skeleton_info, motions, store, timing)
+        seconds = float(body.seconds) if body.seconds is not None else motions[0].num_frames / fps  # predicted: what was made
+        payload = await run_in_threadpool(_generate_payload, prompt, seconds, fps, skeleton_info, motions, store, timing)
         return Response(payload, media_type="application/json")
 
     @app.get(
@@ -272,6 +270,8 @@ def create_app(
         except KeyError:
             raise APIError(404, "unknown_sample", "no such sample: it was never made here, or it is old and was dropped (generate again)") from None
         return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=name)
+
+    register_edit_routes(app, pipeline, queue, store, limits, skeleton_info, ERROR_RESPONSES)
 
     # ------------------------------------------------------------------ page and three.js
 
@@ -300,50 +300,15 @@ def _generate_payload(
     prompt: str, seconds: float, fps: float, skeleton_info: dict[str, Any], motions: list[Any], store: SampleStore, timing: dict[str, float]
 ) -> bytes:
     """Store the motions for download and render the JSON answer (on a worker thread: it is MBs)."""
-    samples = []
-    for motion in motions:
-        sample_id = store.add(motion)
-        joints = np.round(np.asarray(motion.joints, dtype=np.float64), JOINT_DECIMALS)  # (T, J, 3)
-        samples.append(
-            {
-                "id": sample_id,
-                "seed": int(motion.seed),
-                "num_frames": int(joints.shape[0]),
-                "joints": joints.tolist(),
-                "downloads": {fmt: f"/api/samples/{sample_id}/{fmt}" for fmt in DOWNLOAD_FORMATS},
-            }
-        )
+    samples = [{**sample_json(motion, store.add(motion)), "seed": int(motion.seed)} for motion in motions]
     body = {"prompt": prompt, "seconds": seconds, "fps": fps, "skeleton": skeleton_info, "samples": samples, "timing": timing}
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def _client_closed() -> APIError:
-    """How /api/generate ends when its client has gone (see CLIENT_CLOSED)."""
-    return APIError(CLIENT_CLOSED, "client_closed_request", "the client closed the connection before its answer was ready; its generation was cancelled")
+def validation_to_api_error(errors: Sequence[Any], model: type[BaseModel] = GenerateRequest) -> APIError:
+    """FastAPI's list of pydantic errors -> one APIError with a one-line message (the first error).
 
-
-def _ignore_outcome(future: asyncio.Future) -> None:
-    """Mark an abandoned future's exception as retrieved (no 'exception never retrieved' log)."""
-    if not future.cancelled():
-        future.exception()
-
-
-async def _until_disconnected(request: Request) -> None:
-    """Return once the client of `request` has gone away (its body must already have been read).
-
-    After the body, an ASGI server's receive() blocks until the client disconnects (uvicorn
-    notices a closed socket at once) or the response is complete; other messages are not
-    expected there, and are waited out rather than spun on.
-    """
-    while True:
-        message = await request.receive()
-        if message.get("type") == "http.disconnect":
-            return
-        await asyncio.sleep(DISCONNECT_POLL_S)
-
-
-def validation_to_api_error(errors: Sequence[Any]) -> APIError:
-    """FastAPI's list of pydantic errors -> one APIError with a one-line message (the first error)."""
+    model: the request body's model, whose fields an unknown-field message lists."""
     if not errors:
         return APIError(422, "invalid_request", "invalid request")
     err = errors[0]
@@ -360,12 +325,23 @@ def validation_to_api_error(errors: Sequence[Any]) -> APIError:
     if kind == "missing":
         return APIError(422, "missing_field", f"missing field {name!r}", field=name)
     if kind == "extra_forbidden":
-        fields = ", ".join(GenerateRequest.model_fields)
+        fields = ", ".join(_model_at(model, loc[:-1]).model_fields)
         return APIError(422, "unknown_field", f"unknown field {name!r}: expected {fields}", field=name)
     message = f"field {name!r}: {err.get('msg', 'invalid value')}"
     if kind.endswith("_type") and "input" in err:  # strict types: say what came instead
         message += f", got {_short_json(err['input'])}"
     return APIError(422, "invalid_value", message, field=name)
+
+
+def _model_at(model: type[BaseModel], loc: Sequence[str]) -> type[BaseModel]:
+    """The model of the object at `loc` inside `model` (e.g. ["source"] in EditRequest: EditSource)."""
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return model
 
 
 def _short_json(value: Any, limit: int = 40) -> str:
@@ -378,8 +354,8 @@ def _short_json(value: Any, limit: int = 40) -> str:
 
 
 class RequestGuard:
-    """ASGI middleware: refuse a wrong Host header, request bodies over `max_body_bytes`, and
-    bodies that do not arrive within `body_timeout_s`.
+    """ASGI middleware: refuse a wrong Host header, request bodies over `max_body_bytes` (or the
+    path's own limit in `body_limits`), and bodies that do not arrive within `body_timeout_s`.
 
     Hand-written because Starlette's TrustedHostMiddleware cuts IPv6 hosts ('[::1]:7860') at
     the first colon, and neither it nor uvicorn bounds body size or body read time. Checked on
@@ -390,9 +366,12 @@ class RequestGuard:
     After the body, the app's receive() is the server's, so disconnects still reach it.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, allowed_hosts: Sequence[str] | None = None, body_timeout_s: float | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, allowed_hosts: Sequence[str] | None = None, body_timeout_s: float | None = None, body_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_limits = dict(body_limits or {})  # path -> its own max_body_bytes (uploads)
         self.body_timeout_s = body_timeout_s
         self.allowed_hosts = None if allowed_hosts is None else {h.lower().strip("[]") for h in allowed_hosts}
 
@@ -410,25 +389,26 @@ class RequestGuard:
             if length is None:
                 await _send_error(send, APIError(411, "length_required", "send the body with a Content-Length header"))
                 return
-            if not length.isdigit() or int(length) > self.max_body_bytes:
-                await _send_error(send, APIError(413, "body_too_large", f"the request body is {length} bytes; this server accepts at most {self.max_body_bytes}"))
+            max_bytes = self.body_limits.get(scope.get("path", ""), self.max_body_bytes)
+            if not length.isdigit() or int(length) > max_bytes:
+                await _send_error(send, APIError(413, "body_too_large", f"the request body is {length} bytes; this server accepts at most {max_bytes}"))
                 return
             try:
-                body = await asyncio.wait_for(self._read_body(receive), self.body_timeout_s)
+                body = await asyncio.wait_for(self._read_body(receive, max_bytes), self.body_timeout_s)
             except asyncio.TimeoutError:
                 err = APIError(408, "body_timeout", f"the request body did not arrive within {self.body_timeout_s:g} s ({length} bytes were announced)")
                 await _send_error(send, err, close=True)
                 return
             except _BodyTooLarge:
-                await _send_error(send, APIError(413, "body_too_large", f"the request body is over {self.max_body_bytes} bytes"), close=True)
+                await _send_error(send, APIError(413, "body_too_large", f"the request body is over {max_bytes} bytes"), close=True)
                 return
             if body is None:  # the client left before sending all of it: nobody to answer
                 return
             receive = _replay(body, receive)
         await self.app(scope, receive, send)
 
-    async def _read_body(self, receive: Receive) -> bytes | None:
-        """The whole request body, or None if the client disconnected first."""
+    async def _read_body(self, receive: Receive, max_bytes: int) -> bytes | None:
+        """The whole request body (at most `max_bytes`), or None if the client disconnected first."""
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -437,7 +417,7 @@ class RequestGuard:
                 return None
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body_bytes:  # more than its Content-Length said
+            if size > max_bytes:  # more than its Content-Length said
                 raise _BodyTooLarge
             chunks.append(chunk)
             if not message.get("more_body", False):

@@ -3,7 +3,8 @@
 Each limit has its own HTTP status and a one-line JSON error, so the page can show it and
 a script can act on it:
 
-    413  prompt longer than `max_prompt_chars`, request body over `max_body_bytes`
+    413  prompt longer than `max_prompt_chars`, request body over `max_body_bytes` (over
+         `max_upload_bytes` for the bodies that carry a motion file: /api/sources, /api/edit)
     422  seconds / num_samples / seed / guidance weights out of range or of the wrong JSON
          type (true or "1.5" is not a number), unknown fields
     429  `max_in_flight` requests already queued or running (with a Retry-After header)
@@ -42,7 +43,10 @@ class ServerLimits:
     None picks by device (see `batch_samples_for`). max_stored_samples: generated samples
     kept for download; the oldest are dropped first. body_timeout_s: seconds a client has,
     once its headers are in, to send the whole request body; a stalled or trickling body is
-    answered 408 and its connection closed.
+    answered 408 and its connection closed. max_upload_bytes: the body limit of the requests
+    that carry a motion file to edit (/api/sources, /api/edit: BVH text or a base64 .npy);
+    max_upload_seconds: the longest such motion read (it can be cut to the model's length
+    with start / stop).
     """
 
     max_prompt_chars: int = 300
@@ -58,16 +62,18 @@ class ServerLimits:
     max_w_cfg: float = 10.0
     steps: int = 20
     body_timeout_s: float = 10.0
+    max_upload_bytes: int = 4 * 1024 * 1024
+    max_upload_seconds: float = 600.0
 
     def __post_init__(self) -> None:
-        ints = ("max_prompt_chars", "max_samples", "max_in_flight", "max_batch_samples", "max_body_bytes", "max_stored_samples", "steps")
+        ints = ("max_prompt_chars", "max_samples", "max_in_flight", "max_batch_samples", "max_body_bytes", "max_stored_samples", "steps", "max_upload_bytes")
         for name in ints:
             value = getattr(self, name)
             if value is None and name == "max_batch_samples":
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"ServerLimits.{name} must be a positive whole number, got {value!r}")
-        for name in ("min_seconds", "batch_window_s", "max_w_reg", "max_w_cfg"):
+        for name in ("min_seconds", "batch_window_s", "max_w_reg", "max_w_cfg", "max_upload_seconds"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"ServerLimits.{name} must be a finite number >= 0, got {value!r}")
@@ -129,7 +135,7 @@ def uvicorn_options(limits: ServerLimits) -> dict[str, Any]:
 
 
 def check_request(
-    prompt: str, seconds: float, num_samples: int, seed: int | None, w_reg: float | None, w_cfg: float | None, limits: ServerLimits, model_max_seconds: float
+    prompt: str, seconds: float | None, num_samples: int, seed: int | None, w_reg: float | None, w_cfg: float | None, limits: ServerLimits, model_max_seconds: float
 ) -> str:
     """Raise APIError for the first value outside `limits`; return the stripped prompt."""
     text = prompt.strip()
@@ -138,7 +144,7 @@ def check_request(
     if len(text) > limits.max_prompt_chars:
         raise APIError(413, "prompt_too_long", f"prompt is {len(text)} characters; this server accepts at most {limits.max_prompt_chars}", field="prompt")
     max_s = limits.effective_max_seconds(model_max_seconds)
-    if not math.isfinite(seconds) or not limits.min_seconds <= seconds <= max_s + 1e-9:
+    if seconds is not None and (not math.isfinite(seconds) or not limits.min_seconds <= seconds <= max_s + 1e-9):  # None: predicted
         raise APIError(422, "seconds_out_of_range", f"seconds must be between {limits.min_seconds:g} and {max_s:g}, got {seconds:g}", field="seconds")
     if not 1 <= num_samples <= limits.max_samples:
         raise APIError(422, "too_many_samples" if num_samples > 1 else "num_samples_out_of_range", f"num_samples must be between 1 and {limits.max_samples}, got {num_samples}", field="num_samples")

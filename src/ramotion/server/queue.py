@@ -14,6 +14,10 @@ A request whose client went away is cancelled (`cancel`): a queued job leaves th
 once and never runs; a running batch gets a `cancelled()` check that turns true when every
 one of its jobs is cancelled, and the generate function stops at its next step by raising
 JobsCancelled. A batch that still has a live job runs to the end for that job.
+
+A job can also carry its own `task` (an edit, server/edit.py): it shares the queue, its
+`max_in_flight` bound and cancellation with generations, but is never batched: the worker
+calls `task(cancelled=check)` instead of the generate function.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 # generate(prompts, seconds, seeds, w_reg, w_cfg, cancelled=check) -> one result per prompt, in
 # order; it should call check() between steps and raise JobsCancelled when it returns True.
 GenerateFn = Callable[..., Sequence[Any]]
+# task(cancelled=check) -> len(seeds) results; the same contract as GenerateFn otherwise.
+TaskFn = Callable[..., Sequence[Any]]
 
 
 class QueueFull(RuntimeError):
@@ -51,13 +57,14 @@ class Job:
     """One request: `num_samples` = len(seeds) samples of one prompt; resolves to their results."""
 
     prompt: str
-    seconds: float
+    seconds: float | None  # None: the generate function chooses (the length predictor's)
     seeds: list[int]
     w_reg: float | None
     w_cfg: float | None
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
     enqueued_at: float = field(default_factory=time.perf_counter)
     started_at: float | None = None
+    task: TaskFn | None = None  # run alone instead of the queue's generate function
 
     @property
     def cancelled(self) -> bool:
@@ -65,9 +72,9 @@ class Job:
         return self.future.cancelled()
 
     @property
-    def key(self) -> tuple[float | None, float]:
-        """Jobs with equal keys can share one pipeline call."""
-        return (self.w_reg, self.w_cfg)
+    def key(self) -> tuple[Any, ...]:
+        """Jobs with equal keys can share one pipeline call (a job with a task shares with none)."""
+        return ("task", id(self)) if self.task is not None else (self.w_reg, self.w_cfg)
 
 
 @dataclass
@@ -136,14 +143,16 @@ class GenerationQueue:
         """Requests waiting for the worker."""
         return len(self._pending)
 
-    def submit(self, prompt: str, seconds: float, seeds: list[int], w_reg: float | None, w_cfg: float | None) -> Job:
+    def submit(self, prompt: str, seconds: float | None, seeds: list[int], w_reg: float | None, w_cfg: float | None, *, task: TaskFn | None = None) -> Job:
         """Enqueue one request; its `future` resolves to a list of len(seeds) results.
 
-        Raises QueueFull when `max_in_flight` requests are already queued or running.
+        task: run `task(cancelled=check)` for this job alone instead of the generate function
+        (prompt, seconds and weights are then only what /api/health and logs see). Raises
+        QueueFull when `max_in_flight` requests are already queued or running.
         """
         if not seeds or len(seeds) > self.max_batch_samples:
             raise ValueError(f"a job needs 1..{self.max_batch_samples} seeds, got {len(seeds)}")
-        job = Job(prompt, seconds, list(seeds), w_reg, w_cfg)
+        job = Job(prompt, seconds, list(seeds), w_reg, w_cfg, task=task)
         with self._cond:
             if self._closed:
                 raise QueueClosed("the server is shutting down")
@@ -259,7 +268,10 @@ class GenerationQueue:
         def all_cancelled() -> bool:
             return all(job.cancelled for job in jobs)
 
-        results = list(self._generate(prompts, seconds, seeds, jobs[0].w_reg, jobs[0].w_cfg, cancelled=all_cancelled))
+        if jobs[0].task is not None:  # never batched: `key` is unique
+            results = list(jobs[0].task(cancelled=all_cancelled))
+        else:
+            results = list(self._generate(prompts, seconds, seeds, jobs[0].w_reg, jobs[0].w_cfg, cancelled=all_cancelled))
         if len(results) != len(prompts):
             raise RuntimeError(f"the generator returned {len(results)} results for {len(prompts)} prompts")
         self.stats.batches += 1

@@ -6,6 +6,9 @@ import * as THREE from 'three';
 import { OrbitControls } from 'three/addons/controls/OrbitControls.js';
 
 const COLORS = { left: 0x4ea1ff, right: 0xff6b5e, center: 0xd9dce3 };
+// An edit's source, drawn beside its edits: the same sides, muted. Joints an edit re-generated: yellow.
+const SOURCE_COLORS = { left: 0x55708f, right: 0x8f5d59, center: 0x7d828c };
+const EDITED_COLOR = 0xffd166;
 const SPACING = 1.6;          // metres between neighbouring samples
 const BONE_RADIUS = 0.022;
 const JOINT_RADIUS = 0.032;
@@ -56,7 +59,9 @@ export class MotionViewer {
     this.renderer.setAnimationLoop((t) => this._tick(t));
   }
 
-  /** Show a /api/generate answer: its samples side by side, from frame 0, playing. */
+  /** Show a /api/generate answer: its samples side by side, from frame 0, playing. A sample
+   *  may carry `role: 'source'` (drawn muted: the original beside its edits) and `highlight`,
+   *  joint indices drawn in yellow with the bones that end in them (the parts an edit changed). */
   setMotions(data) {
     this._clear();
     const sk = data.skeleton;
@@ -83,8 +88,12 @@ export class MotionViewer {
     this.jointMesh = new THREE.InstancedMesh(jointGeom, material, numJoints * n);
     const color = new THREE.Color();
     for (let i = 0; i < n; i++) {
-      bones.forEach(([, child], b) => this.boneMesh.setColorAt(i * bones.length + b, color.setHex(COLORS[side(child)])));
-      for (let j = 0; j < numJoints; j++) this.jointMesh.setColorAt(i * numJoints + j, color.setHex(COLORS[side(j)]));
+      const s = data.samples[i];
+      const palette = s.role === 'source' ? SOURCE_COLORS : COLORS;
+      const marked = new Set(s.highlight || []);
+      const hex = (j) => (marked.has(j) ? EDITED_COLOR : palette[side(j)]);
+      bones.forEach(([, child], b) => this.boneMesh.setColorAt(i * bones.length + b, color.setHex(hex(child))));
+      for (let j = 0; j < numJoints; j++) this.jointMesh.setColorAt(i * numJoints + j, color.setHex(hex(j)));
     }
     this.group.add(this.boneMesh, this.jointMesh);
 
