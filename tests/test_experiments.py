@@ -13,7 +13,8 @@ from ramotion.cli import main as cli_main
 from ramotion.evaluation.protocol import GT_ROW
 from ramotion.experiments import SCALES, TABLES, get_table
 from ramotion.experiments.report import BEGIN, END, observations, pending_section, results_page_skeleton, small_command, update_results_page
-from ramotion.experiments.runner import ensure_run, run_finished, run_name, train_config
+from ramotion.experiments.provenance import run_finished
+from ramotion.experiments.runs import ensure_run, run_name, train_config
 from ramotion.train.config import VARIANTS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -253,6 +254,10 @@ def test_table5_then_table4_end_to_end_and_resume(corpus, tmp_path, monkeypatch,
     monkeypatch.setattr(importlib.import_module("ramotion.evaluation.train_evaluator"), "train_evaluator", refuse)
     monkeypatch.setattr("ramotion.evaluation.protocol.Protocol.generate", refuse)
     monkeypatch.setattr("ramotion.evaluation.semantic.semantic_accuracy", refuse)
+    # The same functions where the experiment modules import them.
+    monkeypatch.setattr("ramotion.experiments.runs.train", refuse)
+    monkeypatch.setattr("ramotion.experiments.runs.train_evaluator", refuse)
+    monkeypatch.setattr("ramotion.experiments.runner.semantic_accuracy", refuse)
     assert cli_main(["experiment", "table4", *base]) == 0
     again = json.loads((out / "table4.json").read_text())
     assert again["settings"]["trained_now"] == [] and len(again["settings"]["reused"]) == 4

@@ -11,8 +11,10 @@ import json
 from string import Template
 from typing import Any
 
-from ..evaluation.realism import format_number
+from ..evaluation.mocap_suite import style_table
+from ..evaluation.realism import format_number, ratio_table
 from ..evaluation.report import markdown_table, semantic_table
+from ..train.length import format_length_table
 from .report import semantic_cell
 
 MODEL_CARD_NAME = "MODEL_CARD.md"
@@ -115,16 +117,12 @@ def examples_text(examples: list[dict[str, Any]], rule: str) -> str:
 
 def realism_table(realism: dict[str, Any]) -> str:
     """Realism metrics of each model beside the real motions, with ratios."""
-    from ..evaluation.realism import ratio_table
-
     models = {k: v["metrics"] for k, v in realism["models"].items()}
     return ratio_table(models, realism["real"])
 
 
 def style_section(style: dict[str, Any]) -> str:
     """Per-style real vs generated means and Spearman's rho, for walking and waving."""
-    from ..evaluation.mocap_suite import style_table
-
     out = []
     for action, block in style.items():
         if not block.get("styles"):
@@ -169,8 +167,6 @@ def _mocap_section(info: dict[str, Any]) -> str:
 def _sampled_note(r: dict[str, Any]) -> list[str]:
     """The same metrics against the prompts' own real clips (same actions and lengths as the
     generated set), which the whole split's mix of actions can make look better or worse."""
-    from ..evaluation.realism import ratio_table
-
     return [
         "Against the prompts' own real clips instead (the same actions and lengths as the generated set; "
         "lying down, for one, counts as floating when the feet are raised, in real clips as in generated ones):",
@@ -211,8 +207,6 @@ def _semantic_section(info: dict[str, Any]) -> str:
 
 def _length_section(info: dict[str, Any]) -> str:
     """The length predictor's test-split errors against the constant baselines (empty without one)."""
-    from ..train.length import format_length_table
-
     report = info.get("length") or {}
     if not report.get("test_table"):
         return ""

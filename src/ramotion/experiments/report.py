@@ -17,7 +17,8 @@ from typing import Any
 from ..evaluation.protocol import GT_ROW
 from ..evaluation.report import format_cell
 from ..io_utils import atomic_path, write_text
-from .tables import TableSpec
+from .provenance import hardware_line
+from .tables import TABLES, TableSpec
 
 # (metric key, header, direction): +1 higher is better, -1 lower is better, 0 closer to real.
 METRICS: tuple[tuple[str, str, int], ...] = (
@@ -35,6 +36,8 @@ END = "<!-- experiment:{name}:end -->"
 
 def wilson_interval(passed: int, checked: int) -> tuple[float, float]:
     """95% Wilson score interval of a pass rate (scipy's binomtest)."""
+    # Imported here: scipy.stats takes ~0.3 s to import, and this module is imported with
+    # `ramotion experiment`'s table list, while only reports with semantic accuracy need it.
     from scipy.stats import binomtest
 
     if checked == 0:
@@ -146,8 +149,6 @@ def _training_line(settings: dict[str, Any]) -> list[str]:
 
 def section_markdown(spec: TableSpec, rows: dict[str, dict[str, Any]], settings: dict[str, Any], plot: str | None = None, heading: str = "##") -> str:
     """The table with everything needed to trust and regenerate it (command, hardware, wall time, seeds)."""
-    from .runner import hardware_line
-
     proto = settings["protocol"]
     scale = settings["scale"]
     seeds = settings.get("replication_seeds") or []
@@ -185,6 +186,8 @@ def section_markdown(spec: TableSpec, rows: dict[str, dict[str, Any]], settings:
 
 def plot_experiment(spec: TableSpec, rows: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """Bars with 95% intervals for FID, R@1 (and semantic accuracy, AITS when measured), one bar per row."""
+    # Imported here: matplotlib is slow to import (~0.6 s) and only plots need it; the
+    # headless backend must be chosen before pyplot is first imported.
     import matplotlib
 
     matplotlib.use("Agg")
@@ -303,8 +306,6 @@ def small_command(name: str) -> str:
 
 def results_page_skeleton() -> str:
     """docs/results.md before any experiment ran: one pending section per table."""
-    from .tables import TABLES
-
     head = f"""# Results
 
 The paper's experiments (spec §9), reproduced at small scale on the procedural corpus with
