@@ -20,7 +20,7 @@ from ramotion.mocap import export as BE
 from ramotion.mocap.asf_amc import amc_to_source, load_asf_amc, parse_amc, parse_asf
 from ramotion.mocap.source import MAX_FPS, MAX_FRAMES, MAX_POINT_FRAMES, MIN_FPS, MocapFormatError
 from ramotion.motion.features import features_to_joints, joints_to_features
-from ramotion.motion.loading import load_motion
+from ramotion.mocap.loading import load_motion
 
 from .test_asf_amc import BONES, POSE, REST, make_amc, make_asf
 from .test_bvh import rigid_motion

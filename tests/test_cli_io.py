@@ -16,7 +16,7 @@ from ramotion.mocap.bvh import read_bvh
 from ramotion.mocap.export import rest_offsets
 from ramotion.cli import main
 from ramotion.motion import features_to_joints, joints_to_features
-from ramotion.motion.loading import load_motion, motion_from_array
+from ramotion.mocap.loading import load_motion, motion_from_array
 from ramotion.skeleton import HUMANML3D, KIT
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from ramotion.motion.loading import load_motion
+from ramotion.mocap.loading import load_motion
 from ramotion.skeleton import HUMANML3D, KIT
 from ramotion.viz import render as R
 from ramotion.viz import render_frames, render_motion

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from ramotion.mocap.export import export_bvh
 from ramotion.motion.features import features_to_joints, joints_to_features
-from ramotion.motion.loading import read_edit_source
+from ramotion.mocap.loading import read_edit_source
 from ramotion.motion.parts import BODY_PARTS, part_joints
 from ramotion.pipeline import GenerationCancelled, RAMPipeline
 from ramotion.server import ServerLimits, create_app, uvicorn_options

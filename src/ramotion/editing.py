@@ -19,7 +19,7 @@ from torch import Tensor
 
 from .motion.cleanup import CleanupConfig
 from .motion.features import joints_to_features
-from .motion.loading import motion_from_array
+from .mocap.loading import motion_from_array
 from .motion.parts import bone_lengths, fix_bone_lengths, frame_keep_mask, part_feature_mask
 from .motion.trajectory import RootAnchor, anchor_root, root_gaps, source_anchors
 from .outputs import Motion, MotionBatch

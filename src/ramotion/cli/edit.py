@@ -101,9 +101,9 @@ def parse_ranges(text: str) -> list[tuple[int, int]]:
 
 def read_source(path: Path, fps: float, joint_map: str | None, source_fps: float | None) -> np.ndarray:
     """The source motion as an array the pipeline takes: features (T, D) or joints (T, J, 3) at `fps`
-    (`motion.loading.read_edit_source`, which the web server's uploads use too)."""
+    (`mocap.loading.read_edit_source`, which the web server's uploads use too)."""
     from ..mocap.presets import PRESETS
-    from ..motion.loading import read_edit_source
+    from ..mocap.loading import read_edit_source
 
     if joint_map is not None and joint_map not in PRESETS and path.name.lower().endswith((".bvh", ".bvh.gz")):
         joint_map = str(input_path(joint_map))

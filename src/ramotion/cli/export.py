@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..mocap.export import deviation, export_bvh
     from ..mocap.source import MAX_FPS, MIN_FPS
-    from ..motion.loading import load_motion
+    from ..mocap.loading import load_motion
     from ..motion.resample import resample
 
     src = input_path(args.input)

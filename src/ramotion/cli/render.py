@@ -43,7 +43,7 @@ def dataset_caption(path: Path) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..motion.loading import load_motion
+    from ..mocap.loading import load_motion
     from ..viz.render import FORMATS, render_motion
 
     src = input_path(args.input)

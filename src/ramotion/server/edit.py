@@ -7,7 +7,7 @@ re-generate a body part, and get the edits beside the original.
                         seed, num_samples, w_reg, w_cfg}
                        -> generation's answer (the edits) plus the source's joints and what was kept
 
-A source is read as `ramotion edit` reads a file (`motion.loading.read_edit_source`: BVH text
+A source is read as `ramotion edit` reads a file (`mocap.loading.read_edit_source`: BVH text
 through a skeleton preset, resampled to the model's rate; a .npy of joints or features, read
 with the checked loader, never unpickled) and becomes features by HumanML3D's extraction
 (`RAMPipeline.source_features`). Bodies that carry a file may be up to
@@ -112,7 +112,7 @@ def register_edit_routes(
                 except (binascii.Error, ValueError):
                     raise APIError(422, "bad_source", f"source.npy ({name}) is not base64: send the .npy file's bytes base64-encoded", field="source.npy") from None
             from ..mocap.presets import PRESETS
-            from ..motion.loading import read_edit_source
+            from ..mocap.loading import read_edit_source
 
             try:
                 arr = read_edit_source(name, fps, data=data, joint_map=PRESETS.get(src.joint_map), source_fps=src.fps, max_seconds=limits.max_upload_seconds)

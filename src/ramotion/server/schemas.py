@@ -91,7 +91,7 @@ JointMapName = Literal[tuple(PRESETS)]  # type: ignore[valid-type]
 class EditSource(BaseModel):
     """The motion to edit: exactly one of `id`, `bvh` or `npy`. Strict types, as GenerateRequest.
 
-    An uploaded file is read as `ramotion edit` reads it (`motion.loading.read_edit_source`):
+    An uploaded file is read as `ramotion edit` reads it (`mocap.loading.read_edit_source`):
     a BVH through a skeleton preset and resampled to the model's frame rate; a .npy of joints
     (T, 22, 3), resampled from `fps`, or of HumanML3D features (T, 263), taken as they are.
     Joints become features by HumanML3D's extraction (retargeted, at the origin facing +z, one

@@ -18,9 +18,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..io_utils import load_npy_checked
+from ..io_utils import load_npy_bytes, load_npy_checked
+from ..motion.features import features_to_joints
+from ..motion.resample import resample
 from ..skeleton import HUMANML3D, KIT, Skeleton
-from .features import features_to_joints
+from .importing import import_bvh, import_bvh_text
 
 MotionKind = Literal["features", "joints", "bvh"]
 
@@ -91,8 +93,6 @@ def load_motion(path: str | os.PathLike) -> LoadedMotion:
     """Load a `.npy` (features or joints) or a ramotion `.bvh` as joint positions."""
     p = Path(path)
     if p.suffix.lower() == ".bvh":
-        from ..mocap.importing import import_bvh
-
         joints, fps = import_bvh(p)
         return LoadedMotion(joints=joints, skeleton=HUMANML3D, kind="bvh", fps=fps)
     if p.suffix.lower() not in (".npy", ""):
@@ -125,9 +125,6 @@ def read_edit_source(
     `io_utils.load_npy_checked` / `load_npy_bytes` (never a pickle); shapes, NaN and lengths are
     the pipeline's checks (`RAMPipeline.source_features`). ValueError names the problem.
     """
-    from ..io_utils import load_npy_bytes
-    from ..mocap.importing import import_bvh, import_bvh_text
-    from .resample import resample
 
     label = str(name)
     lower = Path(label).name.lower()
