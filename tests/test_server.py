@@ -11,6 +11,7 @@ import asyncio
 import io
 import json
 import socket
+import time
 import threading
 from pathlib import Path
 from typing import Any
@@ -516,19 +517,47 @@ def test_a_stalled_body_gets_408_and_the_connection_is_closed(pipe: RAMPipeline)
         assert _health(url)["in_flight"] == 0
 
 
+def test_stalled_headers_are_cut_off(pipe: RAMPipeline) -> None:
+    """A client that connects and sends nothing, or half its headers, is disconnected after
+    header_timeout_s (uvicorn alone would hold it forever); requests in time are served."""
+    limits = ServerLimits(header_timeout_s=0.4)
+    app = create_app(pipe, limits, warmup=False)
+    with running_server(app, uvicorn_options(limits)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        silent = socket.create_connection((host, int(port)), timeout=10)
+        half = socket.create_connection((host, int(port)), timeout=10)
+        half.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")  # never finished
+        started = time.monotonic()
+        assert read_until_closed(silent) == b"" and read_until_closed(half) == b""  # closed by the server
+        assert 0.3 < time.monotonic() - started < 5.0
+        silent.close()
+        half.close()
+        # A keep-alive client's second request, sent in pieces within the deadline, is answered.
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        request = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        sock.sendall(request)
+        assert read_until_closed_or_response(sock).startswith(b"HTTP/1.1 200")
+        sock.sendall(request[:10])
+        time.sleep(0.2)
+        sock.sendall(request[10:])
+        assert read_until_closed_or_response(sock).startswith(b"HTTP/1.1 200")
+        sock.close()
+
+
 def test_uvicorn_is_given_connection_limits(pipe: RAMPipeline, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
     from ramotion.cli import main
 
-    assert uvicorn_options(ServerLimits(max_in_flight=32)) == {"timeout_keep_alive": 5, "limit_concurrency": 128}
+    options = uvicorn_options(ServerLimits(max_in_flight=32, header_timeout_s=7.0))
+    assert options["timeout_keep_alive"] == 5 and options["limit_concurrency"] == 128 and options["http"].header_timeout_s == 7.0
     assert uvicorn_options(ServerLimits(max_in_flight=2))["limit_concurrency"] == 64
     seen: dict[str, Any] = {}
     monkeypatch.setattr(RAMPipeline, "from_pretrained", classmethod(lambda cls, *a, **k: pipe))
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: seen.update(kwargs, app=app))
-    assert main(["serve", "--model", str(tmp_path), "--max-in-flight", "40", "--body-timeout", "2.5"]) == 0
-    assert seen["timeout_keep_alive"] == 5 and seen["limit_concurrency"] == 160
-    assert seen["app"].state.limits.body_timeout_s == 2.5
+    assert main(["serve", "--model", str(tmp_path), "--max-in-flight", "40", "--body-timeout", "2.5", "--header-timeout", "3"]) == 0
+    assert seen["timeout_keep_alive"] == 5 and seen["limit_concurrency"] == 160 and seen["http"].header_timeout_s == 3.0
+    assert seen["app"].state.limits.body_timeout_s == 2.5 and seen["app"].state.limits.header_timeout_s == 3.0
 
 
 # --------------------------------------------------------------------------- the CLI verb

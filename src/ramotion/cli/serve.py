@@ -44,6 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     limits.add_argument("--max-batch", type=int, default=None, help="samples per model call when batching requests (default: 16 on a GPU; --max-samples on a CPU, where batching does not pay)")
     limits.add_argument("--steps", type=int, default=20, help="denoising steps (default 20)")
     limits.add_argument("--body-timeout", type=float, default=10.0, help="seconds a client has to send its request body before HTTP 408 (default 10)")
+    limits.add_argument("--header-timeout", type=float, default=10.0, help="seconds a client has to send its request headers before its connection is closed (default 10)")
     p.set_defaults(func=run)
 
 
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
             max_stored_samples=max(256, args.max_batch or 0, args.max_samples),
             steps=args.steps,
             body_timeout_s=args.body_timeout,
+            header_timeout_s=args.header_timeout,
         )
     except ValueError as exc:
         raise UserError(str(exc).replace("ServerLimits.", "limit ")) from None
@@ -98,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"ramotion: serving {args.model or 'the bundled model'} at http://{shown}:{args.port}/  (API schema: /openapi.json; Ctrl+C stops)", file=sys.stderr)
     # Bounds on connections (ramotion.server.limits.uvicorn_options says why, and what they leave
-    # open): idle keep-alive connections close after 5 s, and past 4x --max-in-flight open
-    # connections or requests, new requests get a quick 503 instead of piling up. Slow request
-    # bodies are cut by the app itself (--body-timeout, HTTP 408).
+    # open): idle keep-alive connections close after 5 s, stalled headers after --header-timeout,
+    # and past 4x --max-in-flight open connections or requests, new requests get a quick 503
+    # instead of piling up. Slow request bodies are cut by the app itself (--body-timeout, HTTP 408).
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", **uvicorn_options(limits))
     return 0

@@ -20,6 +20,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from .connections import header_deadline_protocol
+
 
 class APIError(Exception):
     """A refused request: HTTP status, a stable machine-readable code, and a one-line message."""
@@ -43,7 +45,10 @@ class ServerLimits:
     None picks by device (see `batch_samples_for`). max_stored_samples: generated samples
     kept for download; the oldest are dropped first. body_timeout_s: seconds a client has,
     once its headers are in, to send the whole request body; a stalled or trickling body is
-    answered 408 and its connection closed. max_upload_bytes: the body limit of the requests
+    answered 408 and its connection closed. header_timeout_s: seconds a client has, once it
+    connects (or starts another request on a kept-alive connection), to send its request
+    headers; past it the connection is closed (`connections.HeaderDeadlineProtocol`).
+    max_upload_bytes: the body limit of the requests
     that carry a motion file to edit (/api/sources, /api/edit: BVH text or a base64 .npy);
     max_upload_seconds: the longest such motion read (it can be cut to the model's length
     with start / stop).
@@ -62,6 +67,7 @@ class ServerLimits:
     max_w_cfg: float = 10.0
     steps: int = 20
     body_timeout_s: float = 10.0
+    header_timeout_s: float = 10.0
     max_upload_bytes: int = 4 * 1024 * 1024
     max_upload_seconds: float = 600.0
 
@@ -77,8 +83,10 @@ class ServerLimits:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"ServerLimits.{name} must be a finite number >= 0, got {value!r}")
-        if not isinstance(self.body_timeout_s, (int, float)) or isinstance(self.body_timeout_s, bool) or not math.isfinite(self.body_timeout_s) or self.body_timeout_s <= 0:
-            raise ValueError(f"ServerLimits.body_timeout_s must be a finite number of seconds above 0, got {self.body_timeout_s!r}")
+        for name in ("body_timeout_s", "header_timeout_s"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"ServerLimits.{name} must be a finite number of seconds above 0, got {value!r}")
         if self.max_seconds is not None and (not math.isfinite(self.max_seconds) or self.max_seconds <= self.min_seconds):
             raise ValueError(f"ServerLimits.max_seconds must be a number above min_seconds ({self.min_seconds}), got {self.max_seconds!r}")
         if self.max_batch_samples is not None and self.max_samples > self.max_batch_samples:
@@ -122,16 +130,14 @@ def uvicorn_options(limits: ServerLimits) -> dict[str, Any]:
     generations waiting at once, plus the page's own downloads, health checks and static
     files (4x max_in_flight, at least 64).
 
-    What remains: uvicorn has no timeout for reading request *headers*. A client that opens
-    connections and never finishes its headers holds them until it closes them or the
-    operating system gives up, and, as they count towards limit_concurrency, enough of them
-    make the server answer 503 to everyone else meanwhile (a slowloris attack). The request
-    body is bounded (RequestGuard: `body_timeout_s`, then 408), and so is an idle connection
-    after a response (timeout_keep_alive), but not a half-sent header. The server binds
-    loopback by default; one exposed to other machines belongs behind a reverse proxy with a
-    header timeout (nginx client_header_timeout, Caddy read_header timeouts).
+    http: uvicorn has no deadline for a request's *headers*; `connections.HeaderDeadlineProtocol`
+    adds one (`header_timeout_s`), so a client that connects and stalls before or inside its
+    headers (a slowloris attack) is cut off instead of holding a slot of limit_concurrency. The
+    request body is bounded by RequestGuard (`body_timeout_s`, then 408), an idle connection
+    after a response by timeout_keep_alive. The server binds loopback by default; one exposed to
+    other machines still belongs behind a reverse proxy.
     """
-    return {"timeout_keep_alive": KEEP_ALIVE_S, "limit_concurrency": max(64, 4 * limits.max_in_flight)}
+    return {"timeout_keep_alive": KEEP_ALIVE_S, "limit_concurrency": max(64, 4 * limits.max_in_flight), "http": header_deadline_protocol(limits.header_timeout_s)}
 
 
 def check_request(
