@@ -90,15 +90,29 @@ def check_dataset(
     progress: bool = False,
 ) -> CheckReport:
     """Check every file the splits reference (and the stats); return errors, warnings and a summary."""
-    from tqdm.auto import tqdm
-
     layout = Layout.of(root)
     if not layout.root.is_dir():
         raise FileNotFoundError(f"dataset root not found: {layout.root}")
     errors: list[str] = []
     warns: list[str] = []
 
-    # Stats decide the feature size unless a skeleton is given.
+    stats = _load_stats(layout, errors)
+    sk = get_skeleton(skeleton) if skeleton is not None else _skeleton_of_data(layout, stats)  # stats decide the feature size
+    _check_stats(stats, sk, errors)
+    split_ids = _read_splits(layout, splits, errors, warns)
+    owner = _split_of_each_id(split_ids, warns)
+    motions = _check_motions(layout, sk, owner, errors, warns, progress)
+    report = CheckReport(layout.root, sk.name, sk.fps, errors, warns)
+    report.splits = _summarise_splits(split_ids, motions, sk, errors, warns)
+    _warn_motions_in_no_split(layout, owner, warns)
+    return report
+
+
+# ---------------------------------------------------------------------- check_dataset's steps: stats
+
+
+def _load_stats(layout: Layout, errors: list[str]) -> dict[str, np.ndarray]:
+    """Mean.npy and Std.npy by file name, those that exist and load; an error for each other one."""
     stats: dict[str, np.ndarray] = {}
     for path in (layout.mean_path, layout.std_path):
         if not path.is_file():
@@ -108,27 +122,33 @@ def check_dataset(
             stats[path.name] = np.load(path, allow_pickle=False)
         except ValueError as exc:
             errors.append(f"{path.name} is not a readable .npy file ({exc})")
-    if skeleton is not None:
-        sk = get_skeleton(skeleton)
-    else:
-        sk = None
-        dims = [a.shape[0] for a in stats.values() if a.ndim == 1]
-        for d in dims:
+    return stats
+
+
+def _skeleton_of_data(layout: Layout, stats: dict[str, np.ndarray]) -> Skeleton:
+    """The skeleton whose feature size the stats have, else the first feature file has, else HumanML3D's."""
+    sk = None
+    dims = [a.shape[0] for a in stats.values() if a.ndim == 1]
+    for d in dims:
+        try:
+            sk = skeleton_for_feature_dim(d)
+            break
+        except ValueError:
+            pass
+    if sk is None and layout.features_dir.is_dir():
+        first = next(iter(sorted(layout.features_dir.glob("*.npy"))), None)
+        if first is not None:
+            shape, _ = npy_shape(first)
             try:
-                sk = skeleton_for_feature_dim(d)
-                break
+                sk = skeleton_for_feature_dim(shape[-1])
             except ValueError:
                 pass
-        if sk is None and layout.features_dir.is_dir():
-            first = next(iter(sorted(layout.features_dir.glob("*.npy"))), None)
-            if first is not None:
-                shape, _ = npy_shape(first)
-                try:
-                    sk = skeleton_for_feature_dim(shape[-1])
-                except ValueError:
-                    pass
-        sk = sk or get_skeleton("humanml3d")
-    D, J = sk.feature_dim, sk.num_joints
+    return sk or get_skeleton("humanml3d")
+
+
+def _check_stats(stats: dict[str, np.ndarray], sk: Skeleton, errors: list[str]) -> None:
+    """An error for each stats array of the wrong shape for `sk`, with NaN/inf, or (Std) with zeros."""
+    D = sk.feature_dim
     for name, arr in stats.items():
         if arr.shape != (D,):
             errors.append(f"{name} has shape {arr.shape}, expected ({D},) for {sk.name} features")
@@ -137,7 +157,13 @@ def check_dataset(
         elif name == "Std.npy" and (arr <= 0).any():
             errors.append(f"Std.npy has {int((arr <= 0).sum())} zero or negative entries (dims {np.flatnonzero(arr <= 0)[:MAX_EXAMPLES].tolist()})")
 
-    # Split files.
+
+# ---------------------------------------------------------------------- check_dataset's steps: splits
+
+
+def _read_splits(layout: Layout, splits: tuple[str, ...], errors: list[str], warns: list[str]) -> dict[str, list[str]]:
+    """Each readable split's ids, once each and in file order; an error for a missing or
+    unreadable split file, a warning for ids listed twice."""
     split_ids: dict[str, list[str]] = {}
     for name in splits:
         path = layout.split(name)
@@ -153,104 +179,164 @@ def check_dataset(
         if dups:
             warns.append(f"{path.name} lists {len(dups)} ids more than once: {_examples(dups)}")
         split_ids[name] = list(dict.fromkeys(ids))
+    return split_ids
+
+
+def _split_of_each_id(split_ids: dict[str, list[str]], warns: list[str]) -> dict[str, str]:
+    """id -> the first split that lists it (in split order); a warning for each id in two splits."""
     owner: dict[str, str] = {}
     for name, ids in split_ids.items():
         for i in ids:
             if i in owner and owner[i] != name:
                 warns.append(f"id {i} is in both {owner[i]}.txt and {name}.txt")
             owner.setdefault(i, name)
+    return owner
 
-    # Per-motion checks, once per id.
-    info: dict[str, tuple[int, int] | None] = {}  # id -> (frames, captions), None if unusable
-    missing_files: dict[str, list[str]] = {}
-    bad_dtype: list[str] = []
-    no_captions: list[str] = []
-    empty_texts: list[str] = []
-    no_tokens: list[str] = []
-    past_end: list[str] = []
-    all_ids = list(owner)
-    for i in tqdm(all_ids, disable=not progress, desc="check", unit="motion"):
-        fpath = layout.features(i)
-        if not fpath.is_file():
-            missing_files.setdefault(owner[i], []).append(i)
-            info[i] = None
-            continue
-        try:
-            feats = np.load(fpath, allow_pickle=False)
-        except ValueError as exc:
-            errors.append(f"{FEATURES_DIR}/{i}.npy is not a readable .npy file ({exc})")
-            info[i] = None
-            continue
-        if feats.ndim != 2 or feats.shape[1] != D:
-            errors.append(f"{FEATURES_DIR}/{i}.npy has shape {feats.shape}, expected (frames, {D})")
-            info[i] = None
-            continue
-        if feats.dtype != np.float32:
-            bad_dtype.append(f"{FEATURES_DIR}/{i}.npy")
-        bad = ~np.isfinite(feats)
-        if bad.any():
-            frame = int(np.flatnonzero(bad.any(1))[0])
-            errors.append(f"{FEATURES_DIR}/{i}.npy contains NaN or infinite values (first at frame {frame})")
-        T = len(feats)
-        if T == 0:
-            errors.append(f"{FEATURES_DIR}/{i}.npy has no frames")
-        jpath = layout.joints(i)
-        if jpath.is_file():
-            jshape, jdtype = npy_shape(jpath)
-            if len(jshape) != 3 or jshape[1:] != (J, 3):
-                errors.append(f"{JOINTS_DIR}/{i}.npy has shape {jshape}, expected (frames, {J}, 3)")
-            elif jshape[0] != T:
-                errors.append(f"{JOINTS_DIR}/{i}.npy has {jshape[0]} frames, {FEATURES_DIR}/{i}.npy has {T}")
-            else:
-                joints = np.load(jpath, allow_pickle=False)
-                if not np.isfinite(joints).all():
-                    errors.append(f"{JOINTS_DIR}/{i}.npy contains NaN or infinite values")
-                if jdtype != np.float32:
-                    bad_dtype.append(f"{JOINTS_DIR}/{i}.npy")
-        tpath = layout.text(i)
-        if not tpath.is_file():
-            no_captions.append(i)
-            info[i] = None
-            continue
-        try:
-            lines = read_captions(tpath)
-        except CaptionFormatError as exc:
-            errors.append(str(exc).replace(str(layout.root) + os.sep, ""))
-            info[i] = None
-            continue
-        if not lines:
-            empty_texts.append(f"{TEXTS_DIR}/{i}.txt")
-        duration = T / sk.fps
-        for n, c in enumerate(lines, start=1):
-            if not c.tokens:
-                no_tokens.append(f"{TEXTS_DIR}/{i}.txt caption {n}")
-            if not c.whole and c.end > duration + 1.0 / sk.fps:
-                past_end.append(f"{TEXTS_DIR}/{i}.txt caption {n} ({c.start:g}..{c.end:g} s, motion {duration:.2f} s)")
-        info[i] = (T, len(lines))
 
-    for name, ids in missing_files.items():
+# ---------------------------------------------------------------------- check_dataset's steps: motions
+
+
+@dataclass
+class _Oddities:
+    """What the per-motion checks collect to report as one line per kind, after all motions."""
+
+    missing_features: dict[str, list[str]] = field(default_factory=dict)  # split -> its ids without a feature file
+    bad_dtype: list[str] = field(default_factory=list)  # arrays that are not float32
+    no_captions: list[str] = field(default_factory=list)  # ids without a caption file
+    empty_texts: list[str] = field(default_factory=list)  # caption files without lines
+    no_tokens: list[str] = field(default_factory=list)  # captions without word/POS tokens
+    past_end: list[str] = field(default_factory=list)  # caption spans that end after their motion
+
+
+def _check_motions(
+    layout: Layout, sk: Skeleton, owner: dict[str, str], errors: list[str], warns: list[str], progress: bool
+) -> dict[str, tuple[int, int] | None]:
+    """Check each listed motion once (features, joints, captions): id -> (frames, captions), None
+    if the loader cannot use it. Errors about one file come in id order; the oddities found over
+    all motions follow, one line per kind."""
+    from tqdm.auto import tqdm
+
+    odd = _Oddities()
+    info: dict[str, tuple[int, int] | None] = {}
+    for i in tqdm(list(owner), disable=not progress, desc="check", unit="motion"):
+        info[i] = _check_motion(layout, sk, i, owner[i], errors, odd)
+    _report_oddities(odd, errors, warns)
+    return info
+
+
+def _check_motion(layout: Layout, sk: Skeleton, i: str, split: str, errors: list[str], odd: _Oddities) -> tuple[int, int] | None:
+    """One motion's features, joints and captions: (frames, captions), or None if it is unusable."""
+    T = _check_features(layout, sk, i, split, errors, odd)
+    if T is None:
+        return None
+    _check_joints(layout, sk, i, T, errors, odd)
+    return _check_captions(layout, sk, i, T, errors, odd)
+
+
+def _check_features(layout: Layout, sk: Skeleton, i: str, split: str, errors: list[str], odd: _Oddities) -> int | None:
+    """The motion's frame count from its feature file, or None if the file is missing, unreadable
+    or not (frames, D); NaN/inf and no frames are errors, but the motion is checked on."""
+    fpath = layout.features(i)
+    if not fpath.is_file():
+        odd.missing_features.setdefault(split, []).append(i)
+        return None
+    try:
+        feats = np.load(fpath, allow_pickle=False)
+    except ValueError as exc:
+        errors.append(f"{FEATURES_DIR}/{i}.npy is not a readable .npy file ({exc})")
+        return None
+    D = sk.feature_dim
+    if feats.ndim != 2 or feats.shape[1] != D:
+        errors.append(f"{FEATURES_DIR}/{i}.npy has shape {feats.shape}, expected (frames, {D})")
+        return None
+    if feats.dtype != np.float32:
+        odd.bad_dtype.append(f"{FEATURES_DIR}/{i}.npy")
+    bad = ~np.isfinite(feats)
+    if bad.any():
+        frame = int(np.flatnonzero(bad.any(1))[0])
+        errors.append(f"{FEATURES_DIR}/{i}.npy contains NaN or infinite values (first at frame {frame})")
+    T = len(feats)
+    if T == 0:
+        errors.append(f"{FEATURES_DIR}/{i}.npy has no frames")
+    return T
+
+
+def _check_joints(layout: Layout, sk: Skeleton, i: str, T: int, errors: list[str], odd: _Oddities) -> None:
+    """The motion's joints file, if it has one: (T, J, 3) with T the features' frames, and finite."""
+    jpath = layout.joints(i)
+    if not jpath.is_file():
+        return
+    J = sk.num_joints
+    jshape, jdtype = npy_shape(jpath)
+    if len(jshape) != 3 or jshape[1:] != (J, 3):
+        errors.append(f"{JOINTS_DIR}/{i}.npy has shape {jshape}, expected (frames, {J}, 3)")
+    elif jshape[0] != T:
+        errors.append(f"{JOINTS_DIR}/{i}.npy has {jshape[0]} frames, {FEATURES_DIR}/{i}.npy has {T}")
+    else:
+        joints = np.load(jpath, allow_pickle=False)
+        if not np.isfinite(joints).all():
+            errors.append(f"{JOINTS_DIR}/{i}.npy contains NaN or infinite values")
+        if jdtype != np.float32:
+            odd.bad_dtype.append(f"{JOINTS_DIR}/{i}.npy")
+
+
+def _check_captions(layout: Layout, sk: Skeleton, i: str, T: int, errors: list[str], odd: _Oddities) -> tuple[int, int] | None:
+    """The motion's caption file: (frames, captions), or None if it is missing or malformed;
+    notes empty files, captions without tokens and spans past the motion's end."""
+    tpath = layout.text(i)
+    if not tpath.is_file():
+        odd.no_captions.append(i)
+        return None
+    try:
+        lines = read_captions(tpath)
+    except CaptionFormatError as exc:
+        errors.append(str(exc).replace(str(layout.root) + os.sep, ""))
+        return None
+    if not lines:
+        odd.empty_texts.append(f"{TEXTS_DIR}/{i}.txt")
+    duration = T / sk.fps
+    for n, c in enumerate(lines, start=1):
+        if not c.tokens:
+            odd.no_tokens.append(f"{TEXTS_DIR}/{i}.txt caption {n}")
+        if not c.whole and c.end > duration + 1.0 / sk.fps:
+            odd.past_end.append(f"{TEXTS_DIR}/{i}.txt caption {n} ({c.start:g}..{c.end:g} s, motion {duration:.2f} s)")
+    return (T, len(lines))
+
+
+def _report_oddities(odd: _Oddities, errors: list[str], warns: list[str]) -> None:
+    """The collected oddities as one error or warning line per kind, with a few examples each."""
+    for name, ids in odd.missing_features.items():
         errors.append(f"{name}.txt lists {len(ids)} ids without {FEATURES_DIR}/<id>.npy: {_examples(ids)}")
-    if no_captions:
-        errors.append(f"{len(no_captions)} motions have no caption file in {TEXTS_DIR}/: {_examples(no_captions)}")
-    if empty_texts:
-        warns.append(f"{len(empty_texts)} caption files have no lines (the loader skips their motions): {_examples(empty_texts)}")
-    if no_tokens:
-        warns.append(f"{len(no_tokens)} captions have no word/POS tokens: {_examples(no_tokens)}")
-    if past_end:
-        warns.append(f"{len(past_end)} caption spans end after their motion: {_examples(past_end)}")
-    if bad_dtype:
-        warns.append(f"{len(bad_dtype)} arrays are not float32 (the loader converts them): {_examples(bad_dtype)}")
+    if odd.no_captions:
+        errors.append(f"{len(odd.no_captions)} motions have no caption file in {TEXTS_DIR}/: {_examples(odd.no_captions)}")
+    if odd.empty_texts:
+        warns.append(f"{len(odd.empty_texts)} caption files have no lines (the loader skips their motions): {_examples(odd.empty_texts)}")
+    if odd.no_tokens:
+        warns.append(f"{len(odd.no_tokens)} captions have no word/POS tokens: {_examples(odd.no_tokens)}")
+    if odd.past_end:
+        warns.append(f"{len(odd.past_end)} caption spans end after their motion: {_examples(odd.past_end)}")
+    if odd.bad_dtype:
+        warns.append(f"{len(odd.bad_dtype)} arrays are not float32 (the loader converts them): {_examples(odd.bad_dtype)}")
 
-    # Length range and the summary table.
-    report = CheckReport(layout.root, sk.name, sk.fps, errors, warns)
+
+# ---------------------------------------------------------------------- check_dataset's steps: summary
+
+
+def _summarise_splits(
+    split_ids: dict[str, list[str]], motions: dict[str, tuple[int, int] | None], sk: Skeleton, errors: list[str], warns: list[str]
+) -> dict[str, SplitSummary]:
+    """Each split's counts and length histogram; a warning for motions outside the loader's length
+    range, an error for a split with no usable motion."""
+    summaries: dict[str, SplitSummary] = {}
     lo, hi = sk.min_frames, MAX_SOURCE_FRAMES
     for name, ids in split_ids.items():
         s = SplitSummary()
         out_of_range = []
         for i in ids:
-            if info.get(i) is None:
+            found = motions.get(i)
+            if found is None:
                 continue
-            T, n_cap = info[i]  # type: ignore[misc]
+            T, n_cap = found
             s.motions += 1
             s.captions += n_cap
             s.frames += T
@@ -263,9 +349,13 @@ def check_dataset(
             warns.append(f"{name}.txt: {len(out_of_range)} motions outside the loader's {lo}..{hi - 1} frames are skipped: {_examples(out_of_range)}")
         if ids and s.usable == 0:
             errors.append(f"{name}.txt: no motion has a usable length ({lo}..{hi - 1} frames) with captions")
-        report.splits[name] = s
+        summaries[name] = s
+    return summaries
+
+
+def _warn_motions_in_no_split(layout: Layout, owner: dict[str, str], warns: list[str]) -> None:
+    """A warning for feature files that no split lists."""
     if layout.features_dir.is_dir():
         stray = sorted(p.stem for p in layout.features_dir.glob("*.npy") if p.stem not in owner)
         if stray:
             warns.append(f"{len(stray)} motions in {FEATURES_DIR}/ are in no split: {_examples(stray)}")
-    return report

@@ -30,6 +30,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .edit import SOURCE_PATHS, edit_info, register_edit_routes
 from .jobs import await_job, client_closed, sample_json
 from .limits import APIError, ServerLimits, check_request
-from .queue import GenerationQueue, JobsCancelled, QueueClosed, QueueFull
+from .queue import GenerateFn, GenerationQueue, JobsCancelled, QueueClosed, QueueFull
 from .schemas import EditRequest, EditSource, ErrorResponse, GenerateRequest, GenerateResponse
 from .store import DOWNLOAD_FORMATS, MEDIA_TYPES, SampleStore
 from .vendor import THREE_MISSING_HINT, find_three, three_version
@@ -101,12 +102,41 @@ def create_app(
     the worker thread at start-up instead of on the first request.
     """
     limits = limits or ServerLimits()
-    skeleton = pipeline.skeleton
-    fps = float(skeleton.fps)
-    model_max_seconds = pipeline.config.max_frames / fps
-    examples = list(example_prompts or getattr(pipeline, "extra", {}).get("example_prompts") or DEFAULT_EXAMPLES)
+    model = _model_facts(pipeline)
+    examples = _example_prompts(pipeline, example_prompts)
     sampler_defaults = pipeline.default_sampler()
     three_dir = find_three()
+    queue, store = _queue_and_store(pipeline, limits, model)
+
+    app = _new_app(_lifespan(pipeline, queue, store, warmup))
+    app.state.queue, app.state.store, app.state.limits, app.state.pipeline = queue, store, limits, pipeline
+    _add_request_guard(app, limits, allowed_hosts)
+    _register_error_handlers(app)
+    _register_health_route(app, queue, store, limits)
+    _register_info_route(app, pipeline, limits, model, examples, sampler_defaults, three_dir)
+    _register_generate_route(app, queue, store, limits, model)
+    _register_download_route(app, store)
+    register_edit_routes(app, pipeline, queue, store, limits, model.skeleton, ERROR_RESPONSES)
+    _register_page_and_three_js(app, three_dir)
+    return app
+
+
+# ---------------------------------------------------------------------- create_app's steps: the model
+
+
+@dataclass(frozen=True)
+class _ModelFacts:
+    """What the routes tell about the loaded model, read once from the pipeline."""
+
+    fps: float
+    max_seconds: float  # the longest motion the model makes (config.max_frames at fps)
+    skeleton: dict[str, Any]  # the skeleton as /api/info and /api/generate describe it
+
+
+def _model_facts(pipeline: Any) -> _ModelFacts:
+    """The model's frame rate, longest motion and skeleton, as the routes report them."""
+    skeleton = pipeline.skeleton
+    fps = float(skeleton.fps)
     skeleton_info = {
         "name": skeleton.name,
         "joint_names": list(skeleton.joint_names),
@@ -114,7 +144,30 @@ def create_app(
         "left": list(skeleton.left),
         "right": list(skeleton.right),
     }
+    return _ModelFacts(fps=fps, max_seconds=pipeline.config.max_frames / fps, skeleton=skeleton_info)
 
+
+def _example_prompts(pipeline: Any, example_prompts: Sequence[str] | None) -> list[str]:
+    """The page's example prompts: the caller's, else the model folder's (config.json's extra), else ours."""
+    return list(example_prompts or getattr(pipeline, "extra", {}).get("example_prompts") or DEFAULT_EXAMPLES)
+
+
+# ---------------------------------------------------------------------- create_app's steps: the worker
+
+
+def _queue_and_store(pipeline: Any, limits: ServerLimits, model: _ModelFacts) -> tuple[GenerationQueue, SampleStore]:
+    """The generation queue (one worker thread, batches sized for the pipeline's device) and the
+    store that keeps its samples for download (at least one batch of them)."""
+    generate = _generate_function(pipeline, limits, model)
+    device = getattr(pipeline, "device", None)
+    batch_samples = limits.batch_samples_for(getattr(device, "type", str(device or "cpu")))
+    queue = GenerationQueue(generate, max_in_flight=limits.max_in_flight, max_batch_samples=batch_samples, batch_window_s=limits.batch_window_s)
+    store = SampleStore(max(limits.max_stored_samples, batch_samples))
+    return queue, store
+
+
+def _generate_function(pipeline: Any, limits: ServerLimits, model: _ModelFacts) -> GenerateFn:
+    """The queue's generate function over `pipeline`, with this server's step count and lengths."""
     from ..pipeline import GenerationCancelled
 
     def generate(
@@ -134,16 +187,18 @@ def create_app(
 
     def default_seconds(prompt: str) -> float:
         """A request's length when it gives none, within this server's limits (on the worker thread: it runs the text model)."""
-        seconds = DEFAULT_SECONDS if getattr(pipeline, "length_predictor", None) is None else pipeline.predict_frames([prompt])[0] / fps
-        return min(max(seconds, limits.min_seconds), limits.effective_max_seconds(model_max_seconds))
+        seconds = DEFAULT_SECONDS if getattr(pipeline, "length_predictor", None) is None else pipeline.predict_frames([prompt])[0] / model.fps
+        return min(max(seconds, limits.min_seconds), limits.effective_max_seconds(model.max_seconds))
+
+    return generate
+
+
+def _lifespan(pipeline: Any, queue: GenerationQueue, store: SampleStore, warmup: bool) -> Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]:
+    """The app's lifespan: start the queue's worker (loading the text model first if `warmup`),
+    and on shutdown stop it and delete the stored samples."""
 
     def load_text_model() -> None:
         _ = pipeline.text_encoder
-
-    device = getattr(pipeline, "device", None)
-    batch_samples = limits.batch_samples_for(getattr(device, "type", str(device or "cpu")))
-    queue = GenerationQueue(generate, max_in_flight=limits.max_in_flight, max_batch_samples=batch_samples, batch_window_s=limits.batch_window_s)
-    store = SampleStore(max(limits.max_stored_samples, batch_samples))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -154,7 +209,15 @@ def create_app(
             await run_in_threadpool(queue.stop)
             store.close()
 
-    app = FastAPI(
+    return lifespan
+
+
+# ---------------------------------------------------------------------- create_app's steps: the app
+
+
+def _new_app(lifespan: Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]) -> FastAPI:
+    """The bare FastAPI app: title, version, lifespan, and no docs pages."""
+    return FastAPI(
         title="ramotion",
         summary="RAM text-to-motion: type a sentence, get a 3D motion (joints, BVH, NPY, MP4).",
         version=_version(),
@@ -164,13 +227,18 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
-    app.state.queue, app.state.store, app.state.limits, app.state.pipeline = queue, store, limits, pipeline
+
+
+def _add_request_guard(app: FastAPI, limits: ServerLimits, allowed_hosts: Sequence[str] | None) -> None:
+    """Put RequestGuard in front of the app: the Host header, body sizes (uploads get their own) and body time."""
     app.add_middleware(
         RequestGuard, max_body_bytes=limits.max_body_bytes, allowed_hosts=allowed_hosts, body_timeout_s=limits.body_timeout_s,
         body_limits={path: limits.max_upload_bytes for path in SOURCE_PATHS},  # these carry a motion file
     )  # fmt: skip
 
-    # ------------------------------------------------------------------ errors
+
+def _register_error_handlers(app: FastAPI) -> None:
+    """Answer every error as {detail, code, field}: APIErrors, invalid request bodies, and Starlette's HTTP errors (404, 405, ...)."""
 
     @app.exception_handler(APIError)
     async def _api_error(request: Request, exc: APIError) -> JSONResponse:
@@ -185,7 +253,12 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": str(exc.detail), "code": f"http_{exc.status_code}", "field": None}, status_code=exc.status_code, headers=exc.headers)
 
-    # ------------------------------------------------------------------ API
+
+# ---------------------------------------------------------------------- create_app's steps: the API
+
+
+def _register_health_route(app: FastAPI, queue: GenerationQueue, store: SampleStore, limits: ServerLimits) -> None:
+    """Add GET /api/health: liveness, the queue's depth and counters, the stored samples."""
 
     @app.get("/api/health", tags=["api"])
     async def health() -> dict[str, Any]:
@@ -202,15 +275,21 @@ def create_app(
             "stored_samples": len(store),
         }
 
+
+def _register_info_route(
+    app: FastAPI, pipeline: Any, limits: ServerLimits, model: _ModelFacts, examples: list[str], sampler_defaults: dict[str, Any], three_dir: Path | None
+) -> None:
+    """Add GET /api/info: what the page needs to know (model, limits, examples, edit modes, viewer)."""
+
     @app.get("/api/info", tags=["api"])
     async def info() -> dict[str, Any]:
         """The model, this server's limits, example prompts, and whether the 3D viewer can load."""
         config = pipeline.config
         return {
             "model": {
-                "skeleton": skeleton.name,
-                "fps": fps,
-                "max_seconds": model_max_seconds,
+                "skeleton": model.skeleton["name"],
+                "fps": model.fps,
+                "max_seconds": model.max_seconds,
                 "feature_dim": int(config.feature_dim),
                 "text_model": str(config.text_model),
                 "motion_encoder": bool(getattr(config, "use_motion_encoder", True)),
@@ -219,8 +298,8 @@ def create_app(
                 "w_cfg": sampler_defaults["w_cfg"],
                 "length_predictor": getattr(pipeline, "length_predictor", None) is not None,  # what a request without seconds gets
             },
-            "skeleton": skeleton_info,
-            "limits": limits.to_dict(model_max_seconds),
+            "skeleton": model.skeleton,
+            "limits": limits.to_dict(model.max_seconds),
             "examples": examples,
             "edit": edit_info(),
             "viewer": {
@@ -230,6 +309,10 @@ def create_app(
             },
         }
 
+
+def _register_generate_route(app: FastAPI, queue: GenerationQueue, store: SampleStore, limits: ServerLimits, model: _ModelFacts) -> None:
+    """Add POST /api/generate: check the request, queue it, await its job, answer the motions' joints."""
+
     @app.post("/api/generate", tags=["api"], response_model=GenerateResponse, responses=ERROR_RESPONSES)
     async def generate_endpoint(body: GenerateRequest, request: Request) -> Response:
         """Generate `num_samples` motions of `prompt` (sample i uses seed+i) and return their joints.
@@ -238,7 +321,7 @@ def create_app(
         its batch stops at the next step if no other client waits for it) and the request ends
         with status 499 (`jobs.CLIENT_CLOSED`).
         """
-        prompt = check_request(body.prompt, body.seconds, body.num_samples, body.seed, body.w_reg, body.w_cfg, limits, model_max_seconds)
+        prompt = check_request(body.prompt, body.seconds, body.num_samples, body.seed, body.w_reg, body.w_cfg, limits, model.max_seconds)
         base = body.seed if body.seed is not None else secrets.randbelow(2**31 - 1 - limits.max_samples)
         seeds = [base + i for i in range(body.num_samples)]
         if await request.is_disconnected():  # sent its request and left: queue nothing
@@ -252,9 +335,13 @@ def create_app(
         motions = await await_job(queue, job, request, what="generation", invalid_code="invalid_request")
         done = time.perf_counter()
         timing = {"queued_s": round(job.started_at - job.enqueued_at, 4), "generate_s": round(done - job.started_at, 4)}
-        seconds = float(body.seconds) if body.seconds is not None else motions[0].num_frames / fps  # predicted: what was made
-        payload = await run_in_threadpool(_generate_payload, prompt, seconds, fps, skeleton_info, motions, store, timing)
+        seconds = float(body.seconds) if body.seconds is not None else motions[0].num_frames / model.fps  # predicted: what was made
+        payload = await run_in_threadpool(_generate_payload, prompt, seconds, model.fps, model.skeleton, motions, store, timing)
         return Response(payload, media_type="application/json")
+
+
+def _register_download_route(app: FastAPI, store: SampleStore) -> None:
+    """Add GET /api/samples/{id}/{fmt}: a stored sample as a file."""
 
     @app.get(
         "/api/samples/{sample_id}/{fmt}",
@@ -271,9 +358,13 @@ def create_app(
             raise APIError(404, "unknown_sample", "no such sample: it was never made here, or it is old and was dropped (generate again)") from None
         return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=name)
 
-    register_edit_routes(app, pipeline, queue, store, limits, skeleton_info, ERROR_RESPONSES)
 
-    # ------------------------------------------------------------------ page and three.js
+# ---------------------------------------------------------------------- create_app's steps: page and three.js
+
+
+def _register_page_and_three_js(app: FastAPI, three_dir: Path | None) -> None:
+    """Add the page (/ and /static) and three.js under /vendor/three, or, when three.js is not
+    installed, a /vendor answer that says how to install it."""
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
@@ -292,8 +383,6 @@ def create_app(
         @app.get("/vendor/{path:path}", include_in_schema=False)
         async def three_missing(path: str) -> JSONResponse:
             raise APIError(404, "three_js_missing", THREE_MISSING_HINT)
-
-    return app
 
 
 def _generate_payload(
