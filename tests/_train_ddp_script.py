@@ -14,15 +14,15 @@ data, run, cache, report = sys.argv[1:5]
 cfg = resolve_config("tiny", ["steps=3", "val_every=3", "ckpt_every=3", "ema_decay=null"])
 trainer = Trainer(cfg, data, run, text_cache=cache, progress=False)
 seen: list[list[str]] = []
-to_device = trainer._to_device
+inputs = trainer._inputs
 
 
 def recording(batch):
     seen.append(list(batch["id"]))
-    return to_device(batch)
+    return inputs(batch)
 
 
-trainer._to_device = recording  # record what this process trains on (validation comes after each step's batch)
+trainer._inputs = recording  # record what this process trains on (validation comes after each step's batch)
 result = trainer.fit()
 digest = hashlib.sha256()
 for k, v in sorted(trainer.model.state_dict().items()):
