@@ -15,10 +15,18 @@ every step, E_M at REG steps) and their ratio to the 196-padded baseline: at equ
 efficiency no implementation of the same sampler can have a lower time ratio.
 Configurations are timed in interleaved rounds so that load from other processes hits
 them alike. Then the denoiser alone at the REG-all shape (3 rows x L frames) is timed and
-its FLOP/s compared with plain matmuls of exactly its GEMM shapes, in the same run.
+its FLOP/s compared with plain matmuls of exactly its GEMM shapes, in the same run, and so
+is the whole REG-all sampler (its counted GFLOP over its AITS).
 
-    python benchmarks/aits.py [--frames 120 196] [--repeats 3] [--device cpu] [--dtype auto]
-                              [--threads N] [--clock wall|cpu]
+Throughput (--throughput 8 32): sentences per second through `RAMPipeline.__call__` (the
+user's path: text model, batching, REG on all steps, no foot cleanup) for one call of B
+prompts of mixed lengths (drawn uniformly from 40-196 frames, seed 0) with batch_size=B.
+In fp32 a batch runs padded to its longest motion; in bf16/fp16 the pipeline batches only
+motions of one length (a sample must not depend on its batch), so mixed lengths run as
+batches of one there.
+
+    python benchmarks/aits.py [--frames 120 196] [--repeats 3] [--throughput 8 32] [--device cpu]
+                              [--dtype auto] [--threads N] [--clock wall|cpu]
 
 AITS is wall-clock time (--clock wall, the default). On a CPU shared with other jobs,
 `--threads 1 --clock cpu` measures this process's CPU time instead: not AITS, but a
@@ -29,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from pathlib import Path
 import time
 from collections.abc import Callable
 
@@ -40,7 +49,7 @@ from ramotion.model.config import RAMConfig
 from ramotion.model.ram import RAM
 from ramotion.motion.normalize import Normalizer
 from ramotion.pipeline import RAMPipeline
-from ramotion.runtime import resolve_dtype
+from ramotion.runtime import cpu_has_fast_bf16, resolve_dtype
 from ramotion.sampling import MDM_BASELINE, SamplerConfig
 
 PROMPTS = [
@@ -150,6 +159,32 @@ def plain_matmul_seconds(gemms: list[tuple[int, int, int, int]], device: torch.d
         return time_call(run, device, repeats)
 
 
+def machine_line(device: torch.device) -> str:
+    """What the numbers ran on: the CPU's name and whether it multiplies bf16 natively, or the GPU."""
+    if device.type == "cuda":
+        return f"GPU {torch.cuda.get_device_name(device)}, bf16 {'supported' if torch.cuda.is_bf16_supported() else 'not supported'}"
+    name = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").is_file() else "unknown CPU"
+    return f"CPU {name}, native bf16 (AVX512-BF16/AMX): {'yes' if cpu_has_fast_bf16() else 'no'}"
+
+
+def throughput(pipe: RAMPipeline, batch: int, device: torch.device) -> tuple[float, float, int]:
+    """One call of `batch` prompts of mixed lengths with batch_size=batch, after a warm-up call:
+    (sentences per second, frames per second, the calls' batches)."""
+    rng = np.random.default_rng(0)
+    lengths = [int(n) for n in rng.integers(40, 197, size=batch)]
+    prompts = [PROMPTS[i % len(PROMPTS)] for i in range(batch)]
+    options = dict(w_reg=5.0, w_cfg=1.5, reg_steps="all", cleanup=False, batch_size=batch)
+    pipe(prompts[:2], frames=lengths[:2], seed=0, **options)  # warm-up
+    synchronize(device)
+    start = CLOCK()
+    pipe(prompts, frames=lengths, seed=0, **options)
+    synchronize(device)
+    wall = CLOCK() - start
+    dtype = pipe.dtype
+    batches = len(set(lengths)) if dtype != torch.float32 else 1
+    return batch / wall, sum(lengths) / wall, batches
+
+
 def build_pipeline(device: torch.device, dtype: str) -> RAMPipeline:
     """Paper-size RAM with random weights, identity-ish stats, the offline text model."""
     torch.manual_seed(0)
@@ -164,6 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, nargs="+", default=[120, 196])
     parser.add_argument("--repeats", type=int, default=3, help="timed sentences per configuration (after one warm-up)")
+    parser.add_argument("--throughput", type=int, nargs="*", default=[8, 32], help="batch sizes of the throughput rows (none: skip them)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--dtype", default="auto", help="auto, float32, bfloat16, float16")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
@@ -179,6 +215,7 @@ def main(argv: list[str] | None = None) -> None:
     dtype = resolve_dtype(args.dtype, device)
     threads = f", {torch.get_num_threads()} threads" if device.type == "cpu" else ""
     print(f"device {device}{threads}, compute dtype {str(dtype).replace('torch.', '')}, torch {torch.__version__}, {args.clock} clock")
+    print(machine_line(device))
     counts = pipe.model.parameter_counts()
     print(f"model: paper size, random weights ({counts['denoiser'] / 1e6:.1f}M denoiser, {counts['total'] / 1e6:.1f}M total), text model {pipe.config.text_model}")
 
@@ -217,17 +254,35 @@ def main(argv: list[str] | None = None) -> None:
         z = torch.randn(rows, pipe.config.latent_dim, device=device)
         mask = torch.ones(rows, frames, dtype=torch.bool, device=device)
 
+        model = pipe._compute_model(dtype)  # as sampling runs it: matmul weights cast once
+
         def denoise() -> None:
             with pipe._autocast(dtype):
-                pipe.model.denoise(x, t, z, mask)
+                model.denoise(x, t, z, mask)
 
         with torch.inference_mode():
             t_model = time_call(denoise, device, max(5, args.repeats * 3))
         t_plain = plain_matmul_seconds(gemms, device, dtype, max(5, args.repeats * 3))
+        plain_rate = forward_flops / t_plain
         print(
             f"  denoiser, {rows} x {frames} frames: {forward_flops / 1e9:.2f} GFLOP per forward in {t_model * 1e3:.1f} ms = {forward_flops / t_model / 1e9:.1f} GFLOP/s; "
-            f"plain matmuls of the same shapes {forward_flops / t_plain / 1e9:.1f} GFLOP/s -> {t_plain / t_model:.0%} of the matmul rate"
+            f"plain matmuls of the same shapes {plain_rate / 1e9:.1f} GFLOP/s -> {t_plain / t_model:.0%} of the matmul rate"
         )
+        reg_all = "RAM-20 REG all"
+        sampler_rate = flops[reg_all] / statistics.mean(times[reg_all])
+        print(
+            f"  whole {reg_all} sampler (text model included): {flops[reg_all] / 1e9:.1f} GFLOP in {statistics.mean(times[reg_all]):.3f} s = "
+            f"{sampler_rate / 1e9:.1f} GFLOP/s -> {sampler_rate / plain_rate:.0%} of the matmul rate"
+        )
+
+    if args.throughput:
+        print("\nthroughput: one call of B prompts, lengths uniform in 40-196 frames (seed 0), batch_size=B, REG all, w_c 1.5, no cleanup")
+        print(f"  {'B':>4} {'sentences/s':>12} {'frames/s':>9} {'batches':>8}")
+        for batch in args.throughput:
+            rate, frame_rate, batches = throughput(pipe, batch, device)
+            print(f"  {batch:>4} {rate:12.2f} {frame_rate:9.0f} {batches:>8}")
+        if dtype != torch.float32:
+            print("  (reduced precision batches only motions of one length: mixed lengths run as that many batches)")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -322,6 +323,33 @@ def test_dtypes(pipe: RAMPipeline) -> None:
     assert np.isfinite(bf16).all() and not np.array_equal(fp32, bf16)
     # bf16 keeps ~3 significant digits per matmul; the trajectories stay close on a tiny model.
     assert np.abs(bf16 - fp32).max() < 0.5 * np.abs(fp32).max()
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_weights_cast_once_give_autocasts_numbers(text_encoder, dtype: str) -> None:
+    """The reduced-precision copy (matmul weights cast once, model.precision) samples bit for bit
+    what autocast over the fp32 weights samples, leaves the model in fp32, and follows weight updates."""
+    pipe = tiny_pipeline(text_encoder=text_encoder)
+    kw = dict(frames=[12, 9], seed=[3, 4], steps=4, dtype=dtype, w_reg=5.0, w_cfg=1.5, cleanup=False)
+    with pytest.warns(UserWarning) if dtype == "float16" else contextlib.nullcontext():
+        cast = pipe(["a person walks", "someone waves"], **kw).features
+        copy = pipe._cast[1]
+        assert all(p.dtype == torch.float32 for p in pipe.model.parameters())
+        linear = copy.denoiser.encoder.layers[0].self_attn
+        assert linear.in_proj_weight.dtype == linear.out_proj.weight.dtype == getattr(torch, dtype)
+        assert copy.denoiser.encoder.layers[0].norm1.weight.dtype == torch.float32
+        pipe("a person walks", frames=12, seed=3, steps=4, dtype=dtype, cleanup=False)
+        assert pipe._cast[1] is copy  # reused while the weights stay the same
+        with torch.no_grad():
+            pipe.model.denoiser.output_proj.bias.add_(0.5)  # an in-place update, as an optimizer step
+        moved = pipe(["a person walks", "someone waves"], **kw).features
+        assert pipe._cast[1] is not copy
+        with torch.no_grad():
+            pipe.model.denoiser.output_proj.bias.sub_(0.5)
+        pipe._compute_model = lambda dt: pipe.model  # the engine before: autocast over the fp32 weights
+        autocast = pipe(["a person walks", "someone waves"], **kw).features
+    assert all(np.array_equal(a, b) for a, b in zip(cast, autocast))
+    assert not all(np.array_equal(a, b) for a, b in zip(moved, autocast))
 
 
 def test_prompt_file_parsing(tmp_path: Path) -> None:

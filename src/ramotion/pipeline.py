@@ -34,6 +34,7 @@ from torch import Tensor
 from .diffusion import GaussianDiffusion
 from .model.checkpoint import CONFIG_NAME, load_model, load_stats, read_config, resolve_model_dir, save_model
 from .model.length import LengthPredictor, load_length_predictor, remove_length_predictor, save_length_predictor
+from .model.precision import matmul_weights_in, weights_version
 from .model.ram import RAM
 from .motion.cleanup import CleanupConfig
 from .motion.normalize import Normalizer
@@ -92,6 +93,7 @@ class RAMPipeline(EditingMixin):
         self.default_cleanup()  # ... and a bad extra.cleanup
         self._text_encoder = text_encoder
         self._text_model_override: str | None = None
+        self._cast: tuple[Any, RAM] | None = None  # ((dtype, weights_version), the model with bf16/fp16 matmul weights)
         if text_encoder is not None:
             self._check_text_encoder(text_encoder)
         self.length_predictor = length_predictor  # text -> frames for prompts without a length (None: 6 s)
@@ -406,7 +408,8 @@ class RAMPipeline(EditingMixin):
         noise = PerSampleNoise(seeds, lengths, self.config.feature_dim, self.device)
         if pad_to is not None:
             noise = _PaddedNoise(noise, pad_to)
-        encode_motion = self.model.encode_motion if self.model.motion_encoder is not None else None
+        model = self._compute_model(dt)
+        encode_motion = model.encode_motion if model.motion_encoder is not None else None
 
         def step_done(k: int, t: int, x: Tensor) -> None:
             if bar is not None:
@@ -416,16 +419,16 @@ class RAMPipeline(EditingMixin):
         callback = step_done if bar is not None or cancelled is not None else None
         with self._autocast(dt):
             if dt == torch.float32:
-                z = self.encode_text(prompts)  # (B, d_E), once
+                z = self.encode_text(prompts, model)  # (B, d_E), once
             else:  # each prompt alone: padded tokens would round differently (see __call__)
-                z = torch.cat([self.encode_text([p]) for p in prompts])  # (B, d_E)
+                z = torch.cat([self.encode_text([p], model) for p in prompts])  # (B, d_E)
             if inpaint is None:
-                x = sample(self.model.denoise, encode_motion, plan, z, mask, noise, callback)  # (B, T, D) normalised
+                x = sample(model.denoise, encode_motion, plan, z, mask, noise, callback)  # (B, T, D) normalised
             else:
                 known = self.normalizer.normalize(inpaint.known.to(self.device, torch.float32))  # (B, T, D) normalised
                 project = self._projector(inpaint) if inpaint.anchors or inpaint.bone_lengths is not None else None
                 x = sample_inpaint(
-                    self.model.denoise, encode_motion, plan, z, mask, noise, known, inpaint.keep.to(self.device), callback, project, inpaint.blend_frames
+                    model.denoise, encode_motion, plan, z, mask, noise, known, inpaint.keep.to(self.device), callback, project, inpaint.blend_frames
                 )  # fmt: skip
         feats = self.normalizer.denormalize(x.float()).cpu().numpy()
         out = [feats[i, :n].astype(np.float32) for i, n in enumerate(lengths)]
@@ -437,11 +440,23 @@ class RAMPipeline(EditingMixin):
             )
         return out
 
-    def encode_text(self, prompts: list[str]) -> Tensor:
+    def encode_text(self, prompts: list[str], model: RAM | None = None) -> Tensor:
         """Prompts -> z_s (B, d_E) float32: the frozen LM's token states through E_T (in the
-        caller's autocast)."""
+        caller's autocast; `model`: the one `_compute_model` gave for it, default self.model)."""
         hidden, token_mask = self.text_encoder.encode(prompts)  # (B, L, H), (B, L)
-        return self.model.encode_text(hidden.to(self.device), token_mask.to(self.device)).float()
+        return (model or self.model).encode_text(hidden.to(self.device), token_mask.to(self.device)).float()
+
+    def _compute_model(self, dtype: torch.dtype) -> RAM:
+        """The model to run under `_autocast(dtype)`: itself for fp32, else a copy with its matmul
+        weights cast to `dtype` once (`model.precision`; the same numbers as autocast, without
+        re-casting every weight at every step), rebuilt when the weights change."""
+        if dtype == torch.float32:
+            return self.model
+        key = (dtype, weights_version(self.model))
+        if self._cast is None or self._cast[0] != key:
+            self._cast = None  # free the old copy before making the new one
+            self._cast = (key, matmul_weights_in(self.model, dtype))
+        return self._cast[1]
 
     def _autocast(self, dtype: torch.dtype | None = None) -> contextlib.AbstractContextManager:
         """Mixed precision for the model's matmuls (LayerNorm/softmax stay fp32); a no-op for fp32."""
