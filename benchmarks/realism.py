@@ -1,7 +1,7 @@
 """Realism and style steering of generated motion, against real motion capture.
 
     python benchmarks/realism.py --data build/mocap --models OLD=default NEW=runs/mocap \\
-        [--split test] [--per-action 8] [--seeds 1] [--style] [--style-samples 8] \\
+        [--split test] [--per-action 8] [--seeds 1] [--style] [--style-samples 8] [--no-cleanup] \\
         [--out docs/results/realism.json]
 
 Models: NAME=SPEC, SPEC "default" for the bundled model (RAMPipeline.from_pretrained()),
@@ -87,6 +87,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=None, help="sampler steps (default: each model's own)")
     ap.add_argument("--w-reg", type=float, default=None, help="REG weight (default: each model's own)")
     ap.add_argument("--w-cfg", type=float, default=None, help="CFG weight (default: each model's own)")
+    ap.add_argument("--no-cleanup", action="store_true", help="raw samples: skip each model's saved foot cleanup (default: apply it, as users get)")
     ap.add_argument("--device", default=None, help="torch device (default: CUDA when available, else CPU)")
     ap.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16 (default auto)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
@@ -102,6 +103,8 @@ def main() -> None:
     models = load_models(args.models, args.device, args.dtype)
     names = list(models)
     sampler = {k: v for k, v in (("steps", args.steps), ("w_reg", args.w_reg), ("w_cfg", args.w_cfg)) if v is not None}
+    if args.no_cleanup:
+        sampler["cleanup"] = False
     gens = {name: TimedGenerator(pipe, args.batch_size, sampler) for name, (_, pipe) in models.items()}
     suite = realism_suite(layout, args.split, gens, args.per_action, args.seeds, args.seed, args.max_real)
     real, real_sampled, prompts, results = suite["real"], suite["real_sampled"], suite["prompts"], suite["models"]
@@ -112,7 +115,8 @@ def main() -> None:
 
     generated = {name: r["metrics"] for name, r in results.items()}
     print(f"## Realism: {', '.join(names)} vs real motion ({args.data}, {args.split} split)\n")
-    print(f"Generated: {n} prompts ({args.per_action} per action) x {args.seeds} seed(s) per model.\n")
+    what = "raw (no foot cleanup)" if args.no_cleanup else "with each model's saved foot cleanup"
+    print(f"Generated: {n} prompts ({args.per_action} per action) x {args.seeds} seed(s) per model, {what}.\n")
     print(f"### Against the whole {args.split} split ({len(ref_ids)} motions, mirrors included)\n")
     print(ratio_table(generated, real) + "\n")
     print(f"### Against the sampled prompts' own motions ({n}: same actions and lengths)\n")
