@@ -223,6 +223,16 @@ def _length_section(info: dict[str, Any]) -> str:
     )
 
 
+# The corpus decision of issue 16, measured once at equal steps (docs/results.md has the table).
+WHY_REAL_ONLY = (
+    "Why real capture only: the same preset trained for 8000 steps on this corpus plus the procedural one\n"
+    "(`--corpus mixed`) had a lower FID on the seen test pairs and slid its feet less, but retrieved worse,\n"
+    "did worse on the held-out pairs, jerked and hovered more, and lost style: the walking speed's rank\n"
+    "correlation with the real styles fell from 0.82 to 0.46 and the wave amplitude's from 0.64 to 0.43\n"
+    "(docs/results.md, \"Real capture only, or with the procedural corpus?\").\n\n"
+)
+
+
 def _data_fields(info: dict[str, Any]) -> dict[str, str]:
     """The data rows, the data section, the licence line and the limits, by corpus kind."""
     c = info["corpus"]
@@ -265,7 +275,7 @@ def _data_fields(info: dict[str, Any]) -> dict[str, str]:
             "## Data and attribution\n\n"
             "The corpus is `ramotion data build-mocap` of `../shared/data/mocap` (docs/mocap.md): captions from the\n"
             "sources' labels through a caption grammar, the 15 real HumanML3D captions of the CMU segments verbatim.\n\n"
-            + attribution + "\n\n"
+            + attribution + "\n\n" + ("" if synth_row else WHY_REAL_ONLY)
         ),
         "limits": (
             "- It knows the corpus's actions: " + ", ".join(info["actions"]) + ".\n"
