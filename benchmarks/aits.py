@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
-from pathlib import Path
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch

@@ -1,9 +1,9 @@
 """The model's matrix-product weights held in a reduced compute dtype, cast once.
 
-Under `torch.autocast`, every `F.linear` casts its fp32 weight and bias to bf16/fp16 on each
-call: at inference autocast's weight cache does not apply (it needs tensors that require
-grad), so a 20-step sample re-cast every weight of D at every step, about a quarter of a
-bf16 forward of the paper-size denoiser on a CPU. `matmul_weights_in` returns a copy of
+Under `torch.autocast`, every `F.linear` casts its fp32 weight and bias to bf16/fp16. Under
+`torch.inference_mode`, where the pipeline samples, autocast's weight cache is off (measured:
+three casts per linear call there, one under `no_grad`), so a 20-step sample re-cast every
+weight of D at every step, about a quarter of a bf16 forward of the paper-size denoiser on a CPU. `matmul_weights_in` returns a copy of
 the model whose linear weights are already in the compute dtype and everything else (norms,
 the special token, position tables) in fp32. Run under the same autocast, it computes
 bit for bit what the fp32 model computes under autocast, since autocast rounds a weight to
