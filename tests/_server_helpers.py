@@ -32,6 +32,11 @@ def save_tiny_model(directory: Path, text_encoder: Any) -> Path:
     return pipe.save_pretrained(directory)
 
 
+def tiny_server_pipeline(directory: Path, text_encoder: Any) -> RAMPipeline:
+    """The tiny model saved into `directory` and loaded back as the server tests run it (CPU, fp32)."""
+    return RAMPipeline.from_pretrained(save_tiny_model(directory, text_encoder), device="cpu", dtype="float32", text_encoder=text_encoder)
+
+
 def running_server(app: Any, options: dict[str, Any] | None = None) -> contextlib.AbstractContextManager[str]:
     """Serve `app` with a real uvicorn on 127.0.0.1 (a free port); yields its URL. options: more uvicorn settings."""
     from ramotion.server.threaded import serve_in_thread

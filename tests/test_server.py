@@ -27,7 +27,7 @@ from ramotion.server import LOOPBACK_HOSTS, ServerLimits, create_app, uvicorn_op
 from ramotion.server.store import SampleStore
 from ramotion.server.vendor import find_three
 
-from ._server_helpers import raw_post, read_until_closed, running_server, save_tiny_model, wait_until
+from ._server_helpers import raw_post, read_until_closed, running_server, tiny_server_pipeline, wait_until
 
 LIMITS = ServerLimits(max_prompt_chars=120, max_seconds=6.0, max_samples=4, max_in_flight=32, max_batch_samples=16)
 
@@ -41,8 +41,7 @@ def encoder():
 
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory, encoder) -> RAMPipeline:
-    model_dir = save_tiny_model(tmp_path_factory.mktemp("server_model"), encoder)
-    return RAMPipeline.from_pretrained(model_dir, device="cpu", dtype="float32", text_encoder=encoder)
+    return tiny_server_pipeline(tmp_path_factory.mktemp("server_model"), encoder)
 
 
 @pytest.fixture(scope="module")

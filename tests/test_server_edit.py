@@ -27,7 +27,7 @@ from ramotion.motion.parts import BODY_PARTS, part_joints
 from ramotion.pipeline import GenerationCancelled, RAMPipeline
 from ramotion.server import ServerLimits, create_app, uvicorn_options
 
-from ._server_helpers import raw_post, running_server, save_tiny_model, wait_until
+from ._server_helpers import raw_post, running_server, tiny_server_pipeline, wait_until
 from .test_edit import walking_joints
 
 LIMITS = ServerLimits(max_prompt_chars=120, max_samples=4, max_in_flight=32, max_batch_samples=16, steps=6)
@@ -43,8 +43,7 @@ def encoder():
 
 @pytest.fixture(scope="module")
 def pipe(tmp_path_factory: pytest.TempPathFactory, encoder) -> RAMPipeline:
-    model_dir = save_tiny_model(tmp_path_factory.mktemp("server_edit_model"), encoder)
-    return RAMPipeline.from_pretrained(model_dir, device="cpu", dtype="float32", text_encoder=encoder)
+    return tiny_server_pipeline(tmp_path_factory.mktemp("server_edit_model"), encoder)
 
 
 @pytest.fixture(scope="module")
