@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -62,3 +63,31 @@ def test_reg_all_flop_ratio_at_paper_size() -> None:
     cfg = RAMConfig()
     ratio = aits.sampling_flops(cfg, SamplerConfig(reg_steps="all"), 120) / aits.sampling_flops(cfg, MDM_BASELINE, 196)
     assert 0.37 < ratio < 0.40
+
+
+def test_throughput_row_runs_the_users_path() -> None:
+    """The throughput row generates every prompt through RAMPipeline.__call__ and counts the
+    batches the pipeline really ran: one padded batch in fp32, one per length in bf16."""
+    from ramotion.motion.normalize import Normalizer
+    from ramotion.pipeline import RAMPipeline
+    from ramotion.text.encoder import TextEncoder
+
+    aits = load_aits()
+    torch.manual_seed(0)
+    cfg = RAMConfig(latent_dim=16, enc_layers=1, enc_heads=2, enc_ff=32, dim=32, layers=1, heads=2, ff=64, num_diffusion_steps=20)
+    normalizer = Normalizer(torch.zeros(cfg.feature_dim).numpy(), torch.ones(cfg.feature_dim).numpy())
+    encoder = TextEncoder(device="cpu")
+    calls: list[int] = []
+    for dtype, expected in (("float32", 1), ("bfloat16", None)):
+        pipe = RAMPipeline(RAM(cfg), normalizer, encoder, device="cpu", dtype=dtype)
+        run = pipe.generate_features
+        pipe.generate_features = lambda prompts, *a, **k: (calls.append(len(prompts)), run(prompts, *a, **k))[1]  # type: ignore[method-assign]
+        calls.clear()
+        rate, frame_rate, batches = aits.throughput(pipe, 4, torch.device("cpu"))
+        assert rate > 0 and frame_rate > 40 * rate
+        lengths = [int(n) for n in np.random.default_rng(0).integers(40, 197, size=4)]  # as the benchmark draws them
+        warm_up = 1 if dtype == "float32" else len(set(lengths[:2]))  # its warm-up call: the first two prompts
+        assert sum(calls) == 2 + 4 and len(calls) == warm_up + batches
+        if expected is not None:
+            assert batches == expected
+    assert "native bf16" in aits.machine_line(torch.device("cpu"))
