@@ -54,7 +54,7 @@ import torch.nn.functional as F
 from ramotion.model.config import RAMConfig
 from ramotion.model.ram import RAM
 from ramotion.motion.normalize import Normalizer
-from ramotion.pipeline import RAMPipeline
+from ramotion.pipeline import RAMPipeline, _batches
 from ramotion.runtime import cpu_has_fast_bf16, resolve_dtype
 from ramotion.sampling import MDM_BASELINE, SamplerConfig
 
@@ -186,8 +186,7 @@ def throughput(pipe: RAMPipeline, batch: int, device: torch.device) -> tuple[flo
     pipe(prompts, frames=lengths, seed=0, **options)
     synchronize(device)
     wall = CLOCK() - start
-    dtype = pipe.dtype
-    batches = len(set(lengths)) if dtype != torch.float32 else 1
+    batches = len(_batches(lengths, batch, one_length=pipe.dtype != torch.float32))  # as the pipeline split them
     return batch / wall, sum(lengths) / wall, batches
 
 
