@@ -83,18 +83,27 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def transformer_gemms(rows: int, seq: int, d: int, heads: int, ff: int, layers: int) -> list[tuple[int, int, int, int]]:
-    """The matrix products of a post-norm transformer encoder as (batch, M, K, N)."""
+def transformer_gemms(rows: int, seq: int, d: int, heads: int, ff: int, layers: int, first_only: bool = False) -> list[tuple[int, int, int, int]]:
+    """The matrix products of a post-norm transformer encoder as (batch, M, K, N). With
+    `first_only` the last layer computes only the first position (model/transformer.py): every
+    position's keys and values, and the first one's query, attention, projection and feed-forward."""
     tokens = rows * seq
-    per_layer = [
-        (1, tokens, d, 3 * d),  # QKV projection
-        (rows * heads, seq, d // heads, seq),  # Q K^T
-        (rows * heads, seq, seq, d // heads),  # softmax(.) V
-        (1, tokens, d, d),  # attention output projection
-        (1, tokens, d, ff),  # feed-forward in
-        (1, tokens, ff, d),  # feed-forward out
-    ]
-    return per_layer * layers
+
+    def layer(queries: int) -> list[tuple[int, int, int, int]]:
+        q_rows = rows * queries
+        if queries == seq:
+            projections = [(1, tokens, d, 3 * d)]  # fused QKV projection
+        else:
+            projections = [(1, tokens, d, 2 * d), (1, q_rows, d, d)]  # K and V of all, Q of the first
+        return projections + [
+            (rows * heads, queries, d // heads, seq),  # Q K^T
+            (rows * heads, queries, seq, d // heads),  # softmax(.) V
+            (1, q_rows, d, d),  # attention output projection
+            (1, q_rows, d, ff),  # feed-forward in
+            (1, q_rows, ff, d),  # feed-forward out
+        ]
+
+    return layer(seq) * (layers - 1) + layer(1 if first_only else seq)
 
 
 def denoiser_gemms(cfg: RAMConfig, rows: int, frames: int) -> list[tuple[int, int, int, int]]:
@@ -104,9 +113,10 @@ def denoiser_gemms(cfg: RAMConfig, rows: int, frames: int) -> list[tuple[int, in
 
 
 def motion_encoder_gemms(cfg: RAMConfig, frames: int) -> list[tuple[int, int, int, int]]:
-    """E_M's matrix products for one sample of `frames` frames (one REG re-encoding)."""
+    """E_M's matrix products for one sample of `frames` frames (one REG re-encoding); it reads
+    only its special token, so its last layer computes that position alone."""
     io = [(1, frames, cfg.feature_dim, cfg.latent_dim)]
-    return transformer_gemms(1, frames + 1, cfg.latent_dim, cfg.enc_heads, cfg.enc_ff, cfg.enc_layers) + io
+    return transformer_gemms(1, frames + 1, cfg.latent_dim, cfg.enc_heads, cfg.enc_ff, cfg.enc_layers, first_only=True) + io
 
 
 def sampling_flops(cfg: RAMConfig, sampler: SamplerConfig, frames: int) -> float:

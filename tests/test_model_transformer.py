@@ -74,6 +74,31 @@ def test_rows_do_not_depend_on_the_batch_in_bfloat16() -> None:
     assert torch.equal(alone, pair)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_first_only_gives_the_first_position_of_the_full_pass(dtype: torch.dtype) -> None:
+    """Encoders read only their special token: the shortcut's last layer computes that position
+    alone, and it must equal the full pass's first position to float tolerance, padding and all,
+    with rows still independent of their batch in bf16."""
+    _, ours = _pair(seed=3, dim=64, ff=128)
+    ours.eval()
+    x = torch.randn(3, 13, 64)
+    valid = torch.ones(3, 13, dtype=torch.bool)
+    valid[1, 9:] = False
+    valid[2, 3:] = False
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=dtype == torch.bfloat16):
+        full = ours(x, valid)
+        first = ours(x, valid, first_only=True)
+        alone = ours(x[2:], valid[2:], first_only=True)
+    assert first.shape == (3, 1, 64)
+    tol = 1e-5 if dtype == torch.float32 else 2e-2  # bf16: the Q and K/V products round separately
+    assert torch.allclose(first[:, 0].float(), full[:, 0].float(), atol=tol, rtol=tol)
+    if dtype == torch.bfloat16:
+        assert torch.equal(alone, first[2:])
+    # In training every position is computed, so dropout draws the same random numbers as before.
+    ours.train()
+    assert ours(x, valid, first_only=True).shape == (3, 13, 64)
+
+
 def test_width_must_divide_into_heads() -> None:
     with pytest.raises(ValueError, match="not divisible by 3 heads"):
         Encoder(32, 3, 64, 0.0, 1)

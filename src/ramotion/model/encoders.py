@@ -34,5 +34,5 @@ class SequenceEncoder(nn.Module):
         token = self.special_token.to(h.dtype).expand(h.shape[0], 1, -1)
         h = self.positions(torch.cat([token, h], dim=1))  # (B, 1+L, d_E)
         valid = torch.cat([mask.new_ones(mask.shape[0], 1), mask.bool()], dim=1)
-        h = self.encoder(h, valid)
+        h = self.encoder(h, valid, first_only=True)  # (B, 1, d_E) outside training, else (B, 1+L, d_E)
         return h[:, 0]  # (B, d_E)
