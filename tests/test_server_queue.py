@@ -225,7 +225,8 @@ def test_limits_are_checked() -> None:
     assert ServerLimits(max_seconds=3).effective_max_seconds(9.8) == 3
     # Batching pays on an accelerator, not on a CPU (benchmarks/server_load.py).
     assert ServerLimits(max_samples=4).batch_samples_for("cuda") == 16
-    assert ServerLimits(max_samples=4).batch_samples_for("cpu") == 4
+    assert ServerLimits(max_samples=4).batch_samples_for("cpu") == 8
+    assert ServerLimits(max_samples=12).batch_samples_for("cpu") == 12
     assert ServerLimits(max_samples=4, max_batch_samples=8).batch_samples_for("cpu") == 8
     q = GenerationQueue(Recorder(), max_in_flight=2, max_batch_samples=2)
     with pytest.raises(ValueError, match="1..2 seeds"):

@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     limits.add_argument("--max-seconds", type=float, default=None, help="longest motion (default: the model's, 9.8 s for HumanML3D)")
     limits.add_argument("--max-samples", type=int, default=8, help="samples per request (default 8)")
     limits.add_argument("--max-in-flight", type=int, default=32, help="requests queued or running before new ones get HTTP 429 (default 32)")
-    limits.add_argument("--max-batch", type=int, default=None, help="samples per model call when batching requests (default: 16 on a GPU; --max-samples on a CPU, where batching does not pay)")
+    limits.add_argument("--max-batch", type=int, default=None, help="samples per model call when batching requests (default: 16 on a GPU, 8 on a CPU, or --max-samples if larger)")
     limits.add_argument("--steps", type=int, default=20, help="denoising steps (default 20)")
     limits.add_argument("--body-timeout", type=float, default=10.0, help="seconds a client has to send its request body before HTTP 408 (default 10)")
     limits.add_argument("--header-timeout", type=float, default=10.0, help="seconds a client has to send its request headers before its connection is closed (default 10)")
