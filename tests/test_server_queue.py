@@ -223,7 +223,7 @@ def test_limits_are_checked() -> None:
             ServerLimits(body_timeout_s=bad)
     assert ServerLimits(max_seconds=20).effective_max_seconds(9.8) == 9.8
     assert ServerLimits(max_seconds=3).effective_max_seconds(9.8) == 3
-    # Batching pays on an accelerator, not on a CPU (benchmarks/server_load.py).
+    # Batching pays on an accelerator, and on a CPU too (benchmarks/server_load.py, docs/performance.md).
     assert ServerLimits(max_samples=4).batch_samples_for("cuda") == 16
     assert ServerLimits(max_samples=4).batch_samples_for("cpu") == 8
     assert ServerLimits(max_samples=12).batch_samples_for("cpu") == 12

@@ -97,8 +97,8 @@ class ServerLimits:
     def batch_samples_for(self, device_type: str) -> int:
         """Samples per pipeline call: max_batch_samples if set; else 16 on an accelerator, where a
         batch costs about as much as one sample, and 8 on a CPU. On a 2-core Xeon with AMX,
-        16 clients of 4 s motions were served 1.86x faster by batches of 8 than one by one with
-        the bundled model (fp32; p95 latency 2.1 s against 3.7 s) and 2.2x faster with the
+        16 clients of 4 s motions were served 3.3x faster by batches of 8 than one by one with
+        the bundled model (fp32; p95 latency 1.6 s against 5.1 s) and 2.6x faster with the
         paper-size model (bf16): benchmarks/server_load.py, docs/performance.md."""
         if self.max_batch_samples is not None:
             return self.max_batch_samples

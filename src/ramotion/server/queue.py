@@ -6,9 +6,9 @@ w_cfg) go into one pipeline call, up to `max_batch_samples` samples: the pipelin
 batch to its longest length and each motion depends only on its own prompt, length and
 seed, so batching changes throughput, never results (ServerLimits.batch_samples_for
 picks the batch size: 16 on a GPU, where a batch costs about one sample, 8 on a CPU, where
-batches of 8 still served about twice the requests per second of one by one). At most
-`max_in_flight` requests are queued or running at once; the next one is refused at once (HTTP 429) rather than
-left to wait without bound.
+batches of 8 served 2.6-3.3 times the requests per second of one by one). At most
+`max_in_flight` requests are queued or running at once; the next one is refused at once
+(HTTP 429) rather than left to wait without bound.
 
 A request whose client went away is cancelled (`cancel`): a queued job leaves the queue at
 once and never runs; a running batch gets a `cancelled()` check that turns true when every
