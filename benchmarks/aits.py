@@ -16,7 +16,9 @@ efficiency no implementation of the same sampler can have a lower time ratio.
 Configurations are timed in interleaved rounds so that load from other processes hits
 them alike. Then the denoiser alone at the REG-all shape (3 rows x L frames) is timed and
 its FLOP/s compared with plain matmuls of exactly its GEMM shapes, in the same run, and so
-is the whole REG-all sampler (its counted GFLOP over its AITS).
+is the whole REG-all sampler (its counted GFLOP over its AITS). A last line gives the ceiling
+of that share for this attention kernel: the linear layers at the plain-matmul rate plus
+`scaled_dot_product_attention` as the model calls it, with all other work taken as free.
 
 Throughput (--throughput 8 32): sentences per second through `RAMPipeline.__call__` (the
 user's path: text model, batching, REG on all steps, no foot cleanup) for one call of B
@@ -175,6 +177,21 @@ def plain_matmul_seconds(gemms: list[tuple[int, int, int, int]], device: torch.d
         return time_call(run, device, repeats)
 
 
+def attention_kernel_seconds(cfg: RAMConfig, rows: int, frames: int, device: torch.device, dtype: torch.dtype, repeats: int) -> float:
+    """Time the denoiser's attention as it runs: `scaled_dot_product_attention` over (rows, heads,
+    1 + frames, dim/heads) with an additive key mask, once per layer."""
+    shape = (rows, cfg.heads, frames + 1, cfg.dim // cfg.heads)
+    q, k, v = (torch.randn(shape, device=device, dtype=dtype) for _ in range(3))
+    key_bias = torch.zeros(rows, 1, 1, frames + 1, device=device, dtype=dtype)
+
+    def run() -> None:
+        for _ in range(cfg.layers):
+            F.scaled_dot_product_attention(q, k, v, attn_mask=key_bias)
+
+    with torch.inference_mode():
+        return time_call(run, device, repeats)
+
+
 def machine_line(device: torch.device) -> str:
     """What the numbers ran on: the CPU's name and whether it multiplies bf16 natively, or the GPU."""
     if device.type == "cuda":
@@ -289,6 +306,14 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"  denoiser, {rows} x {frames} frames: {forward_flops / 1e9:.2f} GFLOP per forward in {t_model * 1e3:.1f} ms = {forward_flops / t_model / 1e9:.1f} GFLOP/s; "
             f"plain matmuls of the same shapes {plain_rate / 1e9:.1f} GFLOP/s -> {t_plain / t_model:.0%} of the matmul rate"
+        )
+        # The ceiling: the linear layers at the plain-matmul rate plus torch's attention kernel, and
+        # everything else (norms, GELU, residual adds, casts, Python) free.
+        t_linear = plain_matmul_seconds([g for g in gemms if g[0] == 1], device, dtype, max(5, args.repeats * 3))
+        t_attention = attention_kernel_seconds(pipe.config, rows, frames, device, dtype, max(5, args.repeats * 3))
+        print(
+            f"  ceiling with everything but the linear layers and the attention kernel free: {t_plain / (t_linear + t_attention):.0%} of the matmul rate "
+            f"(attention kernel {t_attention * 1e3:.1f} ms per forward, its two products as plain batched matmuls {max(t_plain - t_linear, 0.0) * 1e3:.1f} ms)"
         )
         reg_all = "RAM-20 REG all"
         sampler_rate = flops[reg_all] / statistics.mean(times[reg_all])
